@@ -1,0 +1,11 @@
+"""Platform-level pages that belong to no single app."""
+
+from django.shortcuts import render
+
+
+def landing(request):
+    return render(request, "landing.html")
+
+
+def advisor_placeholder(request):
+    return render(request, "advisor_placeholder.html")
