@@ -251,18 +251,22 @@ def load_ratings(path):
     return rows
 
 
-def _atomic_write(path, write):
+def atomic_write(path, write, *, mode="w"):
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place.
+
+    An interrupted or failing write leaves the previous file (or none) behind, never half a
+    file. ``mode`` is ``"w"`` for text (UTF-8) or ``"wb"`` for bytes. Returns the path.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with handle:
+        text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with os.fdopen(descriptor, mode, **text) as handle:
             write(handle)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
     return path
 
@@ -270,7 +274,7 @@ def _atomic_write(path, write):
 def write_manifest(path, manifest):
     """Validate and atomically write a manifest; return its path."""
     validate("manifest", manifest, source=path)
-    return _atomic_write(path, lambda h: json.dump(manifest, h, indent=1, sort_keys=False))
+    return atomic_write(path, lambda h: json.dump(manifest, h, indent=1, sort_keys=False))
 
 
 def write_jsonl(kind, path, records):
@@ -286,7 +290,7 @@ def write_jsonl(kind, path, records):
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def write_ratings(path, rows):
@@ -304,7 +308,10 @@ def write_ratings(path, rows):
         writer.writeheader()
         for row in rows:
             writer.writerow(
-                {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in row.items()}
+                {
+                    k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v)
+                    for k, v in row.items()
+                }
             )
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)

@@ -48,8 +48,10 @@ def test_hugging_face_libraries_are_offline_by_default():
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))},
-             "DJANGO_SETTINGS_MODULE": "config.settings"},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
         capture_output=True,
         text=True,
         timeout=120,

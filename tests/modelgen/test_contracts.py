@@ -20,7 +20,9 @@ def test_a_manifest_folder_is_read_through_its_manifest_json(tmp_path):
 
 def test_the_example_advice_dataset_and_ratings_files_follow_their_contracts():
     assert {r["system"] for r in contracts.load_advice(FIXTURES / "advice.example.jsonl")} == {
-        "ideal", "sham", "baseline"
+        "ideal",
+        "sham",
+        "baseline",
     }
     records = contracts.load_dataset_records(FIXTURES / "dataset-record.example.jsonl")
     assert records[0]["messages"][-1]["role"] == "assistant"
@@ -44,7 +46,9 @@ def test_a_broken_manifest_is_rejected_naming_the_field(name, message):
 
 
 def test_a_broken_advice_line_is_rejected_naming_line_and_field():
-    with pytest.raises(contracts.ContractError, match=r"line 2: corrections_db\.drums: 'minus four' is not of type 'number'"):
+    with pytest.raises(
+        contracts.ContractError, match=r"line 2: corrections_db\.drums: 'minus four' is not of type 'number'"
+    ):
         contracts.load_advice(FIXTURES / "broken" / "advice.bad-correction.jsonl")
 
 
@@ -73,9 +77,21 @@ def test_a_file_of_a_newer_major_version_is_refused_with_advice(tmp_path):
 def test_writers_refuse_invalid_records_and_leave_no_file(tmp_path):
     target = tmp_path / "advice.jsonl"
     with pytest.raises(contracts.ContractError, match="record 1: text"):
-        contracts.write_jsonl("advice", target, [{"schema_version": "1.0", "scenario_id": "x",
-                                                  "system": "ideal", "text": "", "corrections_db": {},
-                                                  "generator": {"model": "m"}, "created": "2026-01-01T00:00:00Z"}])
+        contracts.write_jsonl(
+            "advice",
+            target,
+            [
+                {
+                    "schema_version": "1.0",
+                    "scenario_id": "x",
+                    "system": "ideal",
+                    "text": "",
+                    "corrections_db": {},
+                    "generator": {"model": "m"},
+                    "created": "2026-01-01T00:00:00Z",
+                }
+            ],
+        )
     assert list(tmp_path.iterdir()) == []
 
 
