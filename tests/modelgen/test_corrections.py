@@ -14,16 +14,16 @@ def test_an_unknown_anchor_is_refused():
         prompt_order("piano")
 
 
-@pytest.mark.parametrize(("db", "expected"), [(3.0, "up"), (-7.5, "down"), (0.0, "leave"), (1.0, "leave")])
-def test_a_correction_has_a_direction(db, expected):
-    assert direction(db) == expected
+@pytest.mark.parametrize(("decibels", "expected"), [(3.0, "up"), (-7.5, "down"), (0.0, "leave"), (1.0, "leave")])
+def test_a_correction_has_a_direction(decibels, expected):
+    assert direction(decibels) == expected
 
 
 @pytest.mark.parametrize(
-    ("db", "expected"), [(0, "none"), (-4.0, "moderate"), (6.0, "large"), (11.9, "large")]
+    ("decibels", "expected"), [(0, "none"), (-4.0, "moderate"), (6.0, "large"), (11.9, "large")]
 )
-def test_a_correction_has_an_intensity_class(db, expected):
-    assert intensity_class(db) == expected
+def test_a_correction_has_an_intensity_class(decibels, expected):
+    assert intensity_class(decibels) == expected
 
 
 def test_advice_in_the_wrong_direction_scores_zero_direction_accuracy():
