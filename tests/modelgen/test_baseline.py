@@ -1,0 +1,110 @@
+import inspect
+import json
+
+import numpy as np
+import pytest
+
+from modelgen.baseline import GenreNorms, baseline_advice, baseline_corrections
+
+ROWS = [
+    {"genre": "Rap", "anchor": "vocals", "stem": "drums", "offset_lu": -2.0},
+    {"genre": "Rap", "anchor": "vocals", "stem": "drums", "offset_lu": -4.0},
+    {"genre": "Rap", "anchor": "vocals", "stem": "drums", "offset_lu": -3.0},
+    {"genre": "Rap", "anchor": "vocals", "stem": "bass", "offset_lu": -5.0},
+    {"genre": "Rap", "anchor": "vocals", "stem": "other", "offset_lu": -6.0},
+    {"genre": "Rock", "anchor": "vocals", "stem": "drums", "offset_lu": 1.0},
+    {"genre": "Rock", "anchor": "vocals", "stem": "bass", "offset_lu": -1.0},
+    {"genre": "Rock", "anchor": "vocals", "stem": "bass", "offset_lu": float("-inf")},
+]
+
+
+@pytest.fixture
+def norms():
+    return GenreNorms.fit(ROWS)
+
+
+def levels_at_norm(norms, genre, anchor_level=-20.0):
+    return {
+        "vocals": anchor_level,
+        **{
+            s: anchor_level + norms.offset(genre=genre, anchor="vocals", stem=s)
+            for s in ("drums", "bass", "other")
+        },
+    }
+
+
+def test_norms_are_the_median_per_genre_anchor_and_stem(norms):
+    assert norms.offset(genre="rap", anchor="vocals", stem="drums") == -3.0
+    assert norms.offset(genre="Rock", anchor="vocals", stem="bass") == -1.0  # the silent row is skipped
+
+
+def test_a_genre_without_a_cell_falls_back_to_the_all_genre_median_and_counts_it(norms):
+    assert norms.offset(genre="Rock", anchor="vocals", stem="other") == -6.0
+    assert norms.offset(genre="Jazz", anchor="vocals", stem="drums") == -2.5
+    assert sum(norms.fallbacks.values()) == 2
+    assert norms.fallbacks["rock|vocals|other"] == 1
+
+
+def test_a_pair_never_seen_in_training_is_an_error(norms):
+    with pytest.raises(KeyError, match="drums against the anchor bass"):
+        norms.offset(genre="Rap", anchor="bass", stem="drums")
+
+
+def test_norms_survive_a_json_round_trip(norms):
+    again = GenreNorms.from_dict(json.loads(json.dumps(norms.to_dict())))
+    assert again.by_genre == norms.by_genre
+    assert again.overall == norms.overall
+
+
+def test_fitting_on_no_usable_row_is_refused():
+    with pytest.raises(ValueError, match="no usable norm rows"):
+        GenreNorms.fit([{"genre": "Pop", "anchor": "vocals", "stem": "bass", "offset_lu": None}])
+
+
+def test_the_baseline_cannot_be_given_the_ground_truth():
+    parameters = inspect.signature(baseline_advice).parameters
+    assert not {"corrections_db", "gains_db", "flawed"} & set(parameters)
+
+
+def test_levels_exactly_at_the_genre_norm_get_balanced_advice(norms):
+    for seed in range(20):
+        advice = baseline_advice(
+            anchor="vocals",
+            levels_lufs=levels_at_norm(norms, "Rap"),
+            genre="Rap",
+            norms=norms,
+            rng=np.random.default_rng(seed),
+        )
+        assert {e["direction"] for e in advice.structured.values()} == {"leave"}
+        assert "balance" in advice.text.lower() or "leave" in advice.text.lower()
+
+
+def test_a_stem_six_db_above_the_norm_is_pulled_down_about_six_db(norms):
+    levels = levels_at_norm(norms, "Rap")
+    levels["bass"] += 6.0
+    advice = baseline_advice(
+        anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms, rng=np.random.default_rng(3)
+    )
+    assert advice.structured["bass"]["direction"] == "down"
+    assert advice.structured["bass"]["db"] == pytest.approx(-6.0)
+    assert advice.structured["drums"]["direction"] == "leave"
+
+
+def test_a_silent_stem_is_never_moved(norms):
+    levels = levels_at_norm(norms, "Rap")
+    levels["other"] = None
+    levels["drums"] += 8.0
+    corrections, silent = baseline_corrections(anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms)
+    assert silent == ("other",)
+    assert "other" not in corrections
+    advice = baseline_advice(
+        anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms, rng=np.random.default_rng(0)
+    )
+    assert advice.structured["other"]["direction"] == "leave"
+
+
+def test_a_silent_anchor_is_refused(norms):
+    levels = levels_at_norm(norms, "Rap")
+    levels["vocals"] = float("-inf")
+    with pytest.raises(ValueError, match="anchor vocals is silent"):
+        baseline_corrections(anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms)
