@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ResearcherFactory, UserFactory
+from tests.factories import ResearcherFactory, UserFactory, participant_in_trials, study_with_items
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses
 # to run beside one unless told that the test code is synchronous on purpose.
@@ -67,6 +67,18 @@ def researcher(db):
 @pytest.fixture
 def outsider(db):
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def study(db):
+    """An open study: 6 scenarios x 5 systems, a published consent, 4 rated trials each."""
+    return study_with_items(slug="persona-study")
+
+
+@pytest.fixture
+def participant(study):
+    """A consented, eligible, screened participant with trials assigned (practice, 4 rated, 1 instructed)."""
+    return participant_in_trials(study, external_ids={"PROLIFIC_PID": "persona-pid"})
 
 
 @pytest.fixture(scope="session")
