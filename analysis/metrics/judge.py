@@ -442,5 +442,5 @@ def _register(dimension):
     return judge_dimension
 
 
-for _dimension in DIMENSIONS:
-    _register(_dimension)
+for _each in DIMENSIONS:
+    _register(_each)
