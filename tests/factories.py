@@ -158,3 +158,21 @@ def good_ratings(score=4):
     from study.dimensions import DIMENSION_NAMES
 
     return dict.fromkeys(DIMENSION_NAMES, score)
+
+
+def stem_audio_write(study, *, seconds=3.0, sample_rate=44_100):
+    """Write a short real audio file for every stem of every scenario of the study (a tone per stem)."""
+    import numpy as np
+    import soundfile as sf
+
+    from study.selectors import dataset_root
+
+    root = dataset_root(study)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    for scenario in study.scenarios.all():
+        for index, stem in enumerate(scenario.stems):
+            path = root / scenario.audio[stem]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tone = 0.1 * np.sin(2 * np.pi * (220.0 * (index + 1)) * t)
+            sf.write(path, np.stack([tone, tone], axis=1), sample_rate)
+    return root
