@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_q",
     "study",
     "modelgen",
     "analysis",
@@ -117,6 +118,42 @@ LOGIN_URL = "admin:login"
 
 # Request size limits (uploads of stems are handled by the advisor with its own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# The advisor page ("try the advisor"): who may use it, what it accepts, which advisor answers.
+# Paths left unset are looked up under DATA_DIR when a request needs them (see docs/advisor.md).
+MIXADVICE_ADVISOR_PUBLIC = env_bool("MIXADVICE_ADVISOR_PUBLIC", True)
+MIXADVICE_ADVISOR_MAX_STEMS = env_int("MIXADVICE_ADVISOR_MAX_STEMS", 8, minimum=2)
+MIXADVICE_ADVISOR_MAX_SECONDS = env_int("MIXADVICE_ADVISOR_MAX_SECONDS", 600, minimum=1)
+MIXADVICE_ADVISOR_MAX_UPLOAD_MB = env_int("MIXADVICE_ADVISOR_MAX_UPLOAD_MB", 200, minimum=1)
+MIXADVICE_ADVISOR_MODEL = env_str("MIXADVICE_ADVISOR_MODEL")
+MIXADVICE_ADVISOR_ADAPTER = env_str("MIXADVICE_ADVISOR_ADAPTER")
+MIXADVICE_ADVISOR_NORMS = env_str("MIXADVICE_ADVISOR_NORMS")
+MIXADVICE_ADVISOR_DEMO_DATASET = env_str("MIXADVICE_ADVISOR_DEMO_DATASET")
+MIXADVICE_ADVISOR_JOB_TIMEOUT = env_int("MIXADVICE_ADVISOR_JOB_TIMEOUT", 1800, minimum=10)
+MIXADVICE_ADVISOR_CLIP_SECONDS = env_int("MIXADVICE_ADVISOR_CLIP_SECONDS", 10, minimum=1)
+
+# Uploaded files: larger than this are streamed to a temporary file, never held in memory;
+# one request may carry a few more files than the stem limit so that "too many" gets a message.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = MIXADVICE_ADVISOR_MAX_STEMS + 8
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+
+# Background jobs (advisor inference): django-q2 with its ORM broker on the default database,
+# so no separate broker runs. Start workers with `manage.py qcluster` (docs/deployment.md).
+Q_CLUSTER = {
+    "name": "mixadvice",
+    "orm": "default",
+    "workers": env_int("MIXADVICE_WORKERS", 1, minimum=1),
+    "timeout": MIXADVICE_ADVISOR_JOB_TIMEOUT,
+    "retry": MIXADVICE_ADVISOR_JOB_TIMEOUT + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "poll": 0.5,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Background jobs",
+}
 
 # Security: secure by default whenever debug is off; every switch can be set for a proxy.
 SECURE_PROXY_SSL_HEADER = (

@@ -1,14 +1,14 @@
 """Top-level URL map: landing page, admin, API schema and each app's pages."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("advisor/", views.advisor_placeholder, name="advisor"),
+    path("advisor/", include("modelgen.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -5,7 +5,3 @@ from django.shortcuts import render
 
 def landing(request):
     return render(request, "landing.html")
-
-
-def advisor_placeholder(request):
-    return render(request, "advisor_placeholder.html")

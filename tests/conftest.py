@@ -117,3 +117,27 @@ def page(browser, live_server, request):
         page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
         (ARTIFACTS / f"{stem}.console.txt").write_text("\n".join(console), encoding="utf-8")
     context.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Keep an SQLite test database in a file, so a queue worker in another process can open it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
+@pytest.fixture
+def queue_worker(transactional_db, settings):
+    """A real django-q2 cluster (``manage.py qcluster``) in its own process on the test database.
+
+    It sees the test's settings through the environment (database, DATA_DIR and every
+    ``MIXADVICE_*`` setting), and is stopped before the database is flushed.
+    """
+    from tests.queue_worker import QueueWorker
+
+    worker = QueueWorker.start(settings)
+    yield worker
+    worker.stop()

@@ -1,0 +1,164 @@
+"""Advisor jobs: creation with their queue task, a run from stems to loudness-matched advice, failures."""
+
+import numpy as np
+import pytest
+import soundfile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django_q.models import OrmQ
+
+from modelgen import advisor_service
+from modelgen.advisor_inference import demo_dataset_dir
+from modelgen.audio import db_to_gain, integrated_loudness, mix
+from modelgen.models import AdvisorJob
+from modelgen.uploads import UploadLimits, uploads_save
+from tests.modelgen.stem_files import noise, write_norms, write_stem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def norms(settings):
+    return write_norms(demo_dataset_dir() / "norms.json")
+
+
+def create_job(tmp_path, stems, *, anchor=0, advisor="baseline", owner=None):
+    """``stems``: [(file name, role, audio or None, rate)] -> a queued job."""
+    files, roles = [], []
+    for name, role, audio, rate in stems:
+        path = write_stem(tmp_path / "given" / name, audio, rate=rate)
+        files.append(SimpleUploadedFile(name, path.read_bytes()))
+        roles.append(role)
+    saved = uploads_save(files=files, roles=roles, anchor_index=anchor, limits=UploadLimits())
+    return advisor_service.job_create(
+        saved=saved,
+        roles=roles,
+        anchor_index=anchor,
+        advisor=advisor,
+        genre="pop",
+        owner=owner,
+        source="upload",
+    )
+
+
+def test_a_new_job_is_queued_with_its_stems_and_one_queue_task(tmp_path, norms):
+    job = create_job(tmp_path, [("vox.wav", "vocals", None, 44100), ("kit.wav", "drums", None, 44100)])
+    assert job.state == AdvisorJob.State.QUEUED and job.anchor == "vocals"
+    assert [(s.original_name, s.role) for s in job.stems.all()] == [
+        ("vox.wav", "vocals"),
+        ("kit.wav", "drums"),
+    ]
+    assert OrmQ.objects.count() == 1
+    assert OrmQ.objects.get().task["args"] == (job.pk,)
+    assert job.task_id == OrmQ.objects.get().task["id"]
+
+
+def test_run_gives_advice_that_turns_a_loud_stem_down_and_matches_loudness(tmp_path, norms):
+    job = create_job(
+        tmp_path,
+        [
+            ("vox.wav", "vocals", noise(seed=1), 44100),
+            ("kit.wav", "drums", noise(seed=2, level_db=-12.0), 44100),
+            ("bass.flac", "bass", noise(seed=3), 44100),
+        ],
+    )
+    assert advisor_service.job_run(job_id=job.pk) == "done"
+    job.refresh_from_db()
+    assert job.state == AdvisorJob.State.DONE and job.progress == 1.0 and job.advice_text
+    assert job.corrections_db["drums"] == pytest.approx(-8.0, abs=1.5)
+    assert "bass" not in job.corrections_db and "vocals" not in job.corrections_db
+    copies = {
+        role: soundfile.read(advisor_service.job_stem_path(job, role), dtype="float32")
+        for role in ("vocals", "drums", "bass")
+    }
+    stems = {role: audio for role, (audio, _) in copies.items()}
+    as_given = integrated_loudness(mix(stems), 44100) + job.loudness_match_db["as_given"]
+    applied = (
+        integrated_loudness(mix(stems, job.corrections_db), 44100) + job.loudness_match_db["advice_applied"]
+    )
+    assert as_given == pytest.approx(applied, abs=0.1)
+    assert max(job.loudness_match_db.values()) == 0.0
+
+
+def test_run_twice_does_nothing_the_second_time(tmp_path, norms):
+    job = create_job(tmp_path, [("a.wav", "vocals", None, 44100), ("b.wav", "bass", None, 44100)])
+    assert advisor_service.job_run(job_id=job.pk) == "done"
+    assert advisor_service.job_run(job_id=job.pk) == "skipped"
+
+
+def test_silent_stem_is_noticed_and_never_moved(tmp_path, norms):
+    silence = np.zeros((88200, 2), dtype=np.float32)
+    job = create_job(
+        tmp_path,
+        [
+            ("v.wav", "vocals", noise(), 44100),
+            ("b.wav", "bass", silence, 44100),
+            ("d.wav", "drums", noise(level_db=-30), 44100),
+        ],
+    )
+    advisor_service.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert "The bass stem is silent: the advice never moves it." in job.notices
+    assert "bass" not in job.corrections_db
+    assert job.corrections_db["drums"] > 0
+
+
+def test_clipping_and_resampling_are_noticed(tmp_path, norms):
+    clipped = np.clip(noise(level_db=0.0, seed=5), -1, 1)
+    job = create_job(
+        tmp_path, [("v.wav", "vocals", noise(rate=48000), 48000), ("hot.wav", "drums", clipped, 44100)]
+    )
+    advisor_service.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.sample_rate == 48000
+    assert any(n.startswith("Sample rates differ") for n in job.notices)
+    assert any(n.startswith("hot.wav clips (") for n in job.notices)
+
+
+def test_a_silent_anchor_fails_the_job_with_a_message(tmp_path, norms):
+    silence = np.zeros((88200, 2), dtype=np.float32)
+    job = create_job(tmp_path, [("v.wav", "vocals", silence, 44100), ("d.wav", "drums", noise(), 44100)])
+    assert advisor_service.job_run(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.state == AdvisorJob.State.FAILED
+    assert "The anchor (vocals) is silent" in job.error
+
+
+def test_baseline_without_norms_fails_with_how_to_fix_it(tmp_path):
+    job = create_job(tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)])
+    advisor_service.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert "needs genre norms: set MIXADVICE_ADVISOR_NORMS" in job.error
+
+
+def test_finetuned_advisor_without_an_adapter_fails_with_how_to_fix_it(tmp_path, norms):
+    job = create_job(
+        tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)], advisor="finetuned"
+    )
+    advisor_service.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.error == "No fine-tuned model is configured: set MIXADVICE_ADVISOR_ADAPTER."
+
+
+def test_database_refuses_progress_outside_zero_to_one_and_done_without_advice(tmp_path, norms):
+    job = create_job(tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AdvisorJob.objects.filter(pk=job.pk).update(progress=1.5)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AdvisorJob.objects.filter(pk=job.pk).update(state="done")
+
+
+def test_stems_summed_into_one_role_play_as_one_stem(tmp_path, norms):
+    job = create_job(
+        tmp_path,
+        [
+            ("v.wav", "vocals", None, 44100),
+            ("gtr.wav", "other", noise(seed=8), 44100),
+            ("keys.wav", "other", noise(seed=9), 44100),
+        ],
+    )
+    assert any("gtr.wav, keys.wav all have the role other" in n for n in job.notices)
+    advisor_service.job_run(job_id=job.pk)
+    summed, _ = soundfile.read(advisor_service.job_stem_path(job, "other"), dtype="float32")
+    expected = noise(seed=8) + noise(seed=9)
+    assert np.max(np.abs(summed - expected)) < 2 * db_to_gain(-90) + 1 / 32768
