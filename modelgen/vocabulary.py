@@ -72,6 +72,7 @@ STEM_SYNONYMS = {
         "cymbals",
         "overheads",
         "toms",
+        "brushes",
     ),
     "bass": (
         "bass guitar",
@@ -227,7 +228,6 @@ LARGE_WORDS = (
     "seriously",
     "hugely",
     "really",
-    "hard",
 )
 
 # --- writer's verbs ----------------------------------------------------------------------------
@@ -361,7 +361,7 @@ VOCALS_UP_REASONS = {
     "country": ("country vocals sit on top of the band",),
     "singer-songwriter": ("the voice is the point of a singer-songwriter track",),
     "rock": ("even in rock the vocal needs to be level with the band, not under it",),
-    "pop-rock": ("the vocal should sit just above the band in pop-rock",),
+    "pop-rock": ("in pop-rock the vocal belongs just over the band",),
     "metal": ("metal vocals can sit inside the guitars, but not this far under them",),
     "jazz": ("jazz wants a natural, acoustic balance",),
     "reggae": ("reggae vocals sit on top of the riddim",),
@@ -370,11 +370,11 @@ VOCALS_UP_REASONS = {
 accompaniment in pop, rap and country, about level in rock, below it in metal)."""
 
 VOCALS_DOWN_REASONS = {
-    "pop": ("pop wants the vocal on top, but not this far out in front",),
-    "rap": ("rap vocals sit on top, but this is too far out in front",),
-    "country": ("country vocals sit on top, but this is too far in front",),
+    "pop": ("pop wants the vocal on top, just not by this much",),
+    "rap": ("rap vocals sit on top, just not by this much",),
+    "country": ("country vocals sit on top, just not by this much",),
     "rock": ("rock vocals sit level with the band rather than riding over it",),
-    "pop-rock": ("in pop-rock the vocal sits just over the band, not miles above it",),
+    "pop-rock": ("in pop-rock the vocal sits just over the band",),
     "metal": ("in metal the vocal sits into the guitars",),
     "jazz": ("jazz wants a natural, acoustic balance",),
 }
@@ -392,7 +392,7 @@ BALANCED_NOTES = {
     "pop": "That's where pop wants it: the vocal on top and the band behind it.",
     "rap": "That's how rap should sit, with the vocal on top of the beat.",
     "country": "That's the country convention, with the vocal on top of the band.",
-    "singer-songwriter": "The voice is out front, which is what this kind of song needs.",
+    "singer-songwriter": "The voice leads, which is what this kind of song needs.",
     "rock": "That's a proper rock balance, with the vocal level with the band.",
     "pop-rock": "For pop-rock that's right, with the vocal just over the band.",
     "metal": "For metal that's right, with the vocal sitting into the guitars.",
