@@ -5,10 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config import views
+from study.dashboard import study_dashboard
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("advisor/", include("modelgen.urls")),
     path("admin/", admin.site.urls),
+    path("study/", include("study.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include("study.api_urls")),
+    path("researcher/studies/<slug:slug>/", study_dashboard, name="study-dashboard"),
 ]

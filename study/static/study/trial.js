@@ -11,7 +11,8 @@
 (function () {
   "use strict";
 
-  const SAVE_DELAYS_MS = [1000, 2000, 4000, 8000, 16000];
+  // Doubling delays between save attempts (about 30 s in all); a test may shorten them.
+  const SAVE_DELAYS_MS = window.mixadviceSaveDelaysMs || [1000, 2000, 4000, 8000, 16000];
   const EVENT_BATCH = 20;
   const EVENT_FLUSH_MS = 10000;
   const STATE_LABELS = { as_given: "As given", advice_applied: "Advice applied", reference: "Reference" };
