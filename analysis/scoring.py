@@ -55,7 +55,8 @@ def items_frame(rows):
 
     rows = list(rows)
     extra = [key for key in (rows[0] if rows else {}) if key not in ITEM_COLUMNS]
-    frame = pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *extra]).astype({"reference": object})
+    frame = pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *extra])
+    frame["reference"] = pd.Series([row.get("reference") for row in rows], index=frame.index, dtype=object)
     duplicated = frame["item"][frame["item"].duplicated()]
     if len(duplicated):
         raise ScoringInputError(

@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics",
             nargs="+",
+            action="extend",
             help="metric names or kinds (task, lexical, semantic, judge, all); comma-separated or spaced; "
             "default: task lexical semantic (+ judge when a judge is given)",
         )
