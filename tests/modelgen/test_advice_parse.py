@@ -248,7 +248,7 @@ def test_very_long_input_is_parsed_in_bounded_pieces():
     assert corrections_db("x" * 100_000) == {}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_the_parser_never_crashes_on_arbitrary_text(text):
     parsed = parse_advice(text)
@@ -265,7 +265,7 @@ ADVICE_WORDS = (
 WORDS = st.sampled_from([word for line in ADVICE_WORDS for word in line.split(" ")])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(WORDS, max_size=60).map(" ".join))
 def test_the_parser_never_crashes_on_advice_like_word_salad(text):
     for correction in parse_advice(text, anchor="vocals").values():

@@ -108,3 +108,23 @@ def test_a_silent_anchor_is_refused(norms):
     levels["vocals"] = float("-inf")
     with pytest.raises(ValueError, match="anchor vocals is silent"):
         baseline_corrections(anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms)
+
+
+def test_the_baseline_text_never_asks_to_move_a_silent_stem(norms):
+    from modelgen.advice_parse import parse_advice
+
+    levels = levels_at_norm(norms, "Rap")
+    levels["bass"] = None
+    levels["drums"] += 7.0
+    for seed in range(20):
+        advice = baseline_advice(
+            anchor="vocals", levels_lufs=levels, genre="Rap", norms=norms, rng=np.random.default_rng(seed)
+        )
+        parsed = parse_advice(advice.text, anchor="vocals")
+        assert parsed.get("bass") is None or parsed["bass"].direction == "leave"
+        assert parsed["drums"].direction == "down"
+
+
+def test_a_norm_row_without_a_field_is_refused_by_name():
+    with pytest.raises(ValueError, match="row 0 has no 'offset_lu'"):
+        GenreNorms.fit([{"genre": "Pop", "anchor": "vocals", "stem": "bass"}])
