@@ -241,7 +241,6 @@ def ending(request, code):
         "study": participant.study,
         "ending": name,
         "step_title": "The end",
-        "retained": False,
         "screen_out_code": flow.screen_out_code(participant) if name == "screened_out" else "",
     }
     return render(request, "study/ending.html", context)

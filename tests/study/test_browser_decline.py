@@ -8,6 +8,7 @@ from study.models import ConsentRecord, Participant
 from tests.study import browser_steps as bot
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_declining_consent_ends_politely_and_stores_nothing_but_the_code(page):
     study = bot.tiny_study("bot-decline")

@@ -8,6 +8,7 @@ from study.models import Participant, PlaybackEvent, Rating, Trial
 from tests.study import browser_steps as bot
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_participant_completes_the_study_resuming_after_a_reload_with_stems_on_one_clock(page):
     study = bot.tiny_study("bot-journey")

@@ -8,6 +8,7 @@ from study.models import Rating
 from tests.study import browser_steps as bot
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_stem_fetch_is_retried_and_a_failed_save_keeps_the_page_until_the_server_confirms(page):
     study = bot.tiny_study("bot-saving")

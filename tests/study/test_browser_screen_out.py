@@ -9,6 +9,7 @@ from study.models import Participant
 from tests.study import browser_steps as bot
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_failing_the_headphone_screen_ends_politely_with_a_screen_out_code(page):
     study = bot.tiny_study("bot-screen")

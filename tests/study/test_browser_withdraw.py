@@ -9,6 +9,7 @@ from study.models import Feedback, Participant, PlaybackEvent, Rating, Trial
 from tests.study import browser_steps as bot
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_withdrawing_deletes_the_participants_ratings_events_and_export_rows(page):
     study = bot.tiny_study("bot-withdraw")
