@@ -259,7 +259,7 @@ _CUE_PATTERNS = [
         2,
     ),
     (
-        r"\b(?:(?:don't|do not|wouldn't|would not|no need to|needn't|don't need to|doesn't need to|shouldn't|won't|dont) (?:touch|change|move|adjust|do anything|mess with|worry about|fiddle with|bother)(?: with)?|no need to (?:do anything|worry)|doesn't need (?:moving|changing|touching|anything)|don't need (?:moving|changing|touching|anything)|nothing to (?:fix|change|do|move|adjust)|nothing needs|no changes?|nothing wrong|no problems?|no issues?)\b",
+        r"\b(?:(?:don't|do not|wouldn't|would not|no need to|needn't|don't need to|doesn't need to|shouldn't|won't|dont) (?:touch|change|move|adjust|do anything|mess with|worry about|fiddle with|bother)(?: with)?|no need to (?:do anything|worry)|doesn't need (?:moving|changing|touching|anything)|don't need (?:moving|changing|touching|anything)|nothing to (?:fix|change|do|move|adjust)|nothing needs|no (?:changes?|adjustments?|tweaks?|moves?)|nothing wrong|no problems?|no issues?)\b",
         LEAVE,
         2,
     ),

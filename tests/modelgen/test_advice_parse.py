@@ -272,3 +272,8 @@ def test_the_parser_never_crashes_on_advice_like_word_salad(text):
         assert correction.direction in {"up", "down", "leave"}
         if correction.direction == "leave":
             assert correction.db == 0.0
+
+
+def test_a_markdown_list_like_a_zero_shot_model_writes_is_read_stem_by_stem():
+    text = "**Drums:** Decrease by 4 dB.\n**Bass:** No adjustment needed.\n**Other:** Increase by 2-3 dB."
+    assert corrections_db(text, anchor="vocals") == {"drums": -4.0, "bass": 0.0, "other": 2.5}
