@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modelgen.baseline import GenreNorms
 from modelgen.contracts import SCHEMA_VERSION, write_jsonl, write_manifest
 from modelgen.corrections import STEMS, intensity_class, prompt_order
 
@@ -120,8 +121,14 @@ def write_small_dataset(root, *, counts=(("train", 6), ("valid", 2), ("test", 3)
     )
     for split, rows in records.items():
         write_jsonl("dataset_record", root / f"{split}.jsonl", rows)
-    norms = {genre: dict.fromkeys(stems, 0.0) for genre in GENRES}
-    (root / "norms.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "norms": norms}))
+    rows = [
+        {"genre": genre, "anchor": anchor, "stem": stem, "offset_lu": 0.0}
+        for genre in GENRES
+        for anchor in stems
+        for stem in stems
+        if stem != anchor
+    ]
+    (root / "norms.json").write_text(json.dumps({"rows": len(rows), "norms": GenreNorms.fit(rows).to_dict()}))
     return root
 
 

@@ -56,3 +56,14 @@ def test_building_from_a_folder_without_records_fails_and_leaves_nothing(tmp_pat
     with pytest.raises(ValueError, match="no audio clips"):
         build_tiny_model(tmp_path, tmp_path / "model")
     assert not (tmp_path / "model").exists()
+
+
+def test_build_tiny_model_command_writes_a_loadable_checkpoint(small_dataset, tmp_path, capsys):
+    from django.core.management import call_command
+
+    from modelgen.model_loading import load_base_model
+
+    call_command("build_tiny_model", "--dataset", str(small_dataset), "--out", str(tmp_path / "tiny"))
+    assert "built a tiny Qwen2-Audio" in capsys.readouterr().out
+    model = load_base_model(tmp_path / "tiny")
+    assert model.config.model_type == "qwen2_audio"

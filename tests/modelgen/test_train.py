@@ -233,3 +233,30 @@ def test_training_run_writes_config_metrics_and_adapter_and_can_resume(tiny_mode
     (out / "metrics.json").unlink()
     resumed = train_advisor(TrainConfig(**{**config.__dict__, "max_steps": 3}), resume=True, progress=False)
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["steps"] == 3
+
+
+def test_train_command_refuses_an_unknown_preset_from_a_config_file(small_dataset, tiny_model, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    config = tmp_path / "train.json"
+    config.write_text(json.dumps({"lora": {"preset": "everything"}}))
+    with pytest.raises(CommandError, match="unknown preset 'everything'"):
+        call_command(
+            "train_advisor",
+            "--dataset",
+            str(small_dataset),
+            "--out",
+            str(tmp_path / "run"),
+            "--base-model",
+            str(tiny_model),
+            "--config",
+            str(config),
+        )
+
+
+def test_train_command_with_a_missing_base_model_says_how_to_get_it(small_dataset, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="huggingface-cli download Qwen/Qwen2-Audio-7B-Instruct"):
+        call_command("train_advisor", "--dataset", str(small_dataset), "--out", str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
