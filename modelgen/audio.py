@@ -226,6 +226,8 @@ def resample(audio, from_sr, to_sr):
 def to_mono(audio):
     """Average the channels: float32 ``[frames, 1]``."""
     audio = check_audio(audio)
+    if audio.shape[1] == 2:
+        return ((audio[:, 0] + audio[:, 1]) * np.float32(0.5))[:, np.newaxis]
     return audio.mean(axis=1, keepdims=True, dtype=np.float32)
 
 

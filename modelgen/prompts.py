@@ -76,7 +76,7 @@ def _clips(anchor, stems, clip_paths, representation, mix_path):
 def instruction(anchor, stems, genre=None):
     """The question put to the model: keep the anchor, say what to do with each other stem."""
     others = _join(stem_label(stem).removeprefix("the ") for stem in stems[1:])
-    song = f"This is a {genre} song. " if genre else ""
+    song = f"This is a {genre.lower()} song. " if genre else ""
     return (
         f"{song}The anchor is {stem_label(anchor)}: keep it at its current level. For each of "
         f"{others}, should it go up, go down or stay as it is relative to the anchor, and by "

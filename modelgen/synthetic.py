@@ -32,8 +32,8 @@ from modelgen.corrections import STEMS
 SAMPLE_RATE = 44_100
 LICENCE = "CC0-1.0"
 SOURCE = "MixAdvice synthetic"
-PEAK_CEILING = 10 ** (-1.0 / 20)
-"""Mixture and stems peak at or below -1 dBFS; the whole song is scaled, never one stem."""
+PEAK_CEILING = 10 ** (-3.0 / 20)
+"""Mixture and stems peak at or below -3 dBFS; the whole song is scaled, never one stem."""
 
 CHORDS = {
     "maj": (0, 4, 7),
