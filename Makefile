@@ -35,16 +35,18 @@ demo: setup  ## Set up, build the demo content, create a researcher account and 
 	@$(PY) manage.py demo_researcher
 	@$(MAKE) --no-print-directory serve
 
-serve:  ## Serve on $(HOST):$(PORT) (after make demo)
+serve:  ## Serve on $(HOST):$(PORT) with a queue worker beside it (after make demo); Ctrl-C stops both
 	@echo ""
 	@echo "  MixAdvice is running:"
 	@echo "    start page     http://$(HOST):$(PORT)/"
 	@echo "    participant    http://$(HOST):$(PORT)/study/"
 	@echo "    advisor        http://$(HOST):$(PORT)/advisor/"
 	@echo "    researcher     http://$(HOST):$(PORT)/admin/"
-	@echo "  Stop with Ctrl-C."
+	@echo "  Stop with Ctrl-C (stops the web server and the advisor's queue worker)."
 	@echo ""
-	@$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	@worker=; trap 'test -n "$$worker" && kill -TERM $$worker 2>/dev/null; wait' EXIT; \
+	$(PY) manage.py qcluster & worker=$$!; \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: setup test-sqlite test-postgres  ## Set up, run the whole suite on SQLite, then the database tests on PostgreSQL
 
