@@ -25,7 +25,8 @@ def test_a_participant_completes_the_study_resuming_after_a_reload_with_stems_on
     page.get_by_role("button", name="Start the practice trial").click()
     page.wait_for_url(re.compile(r"/trial/$"))
     assert page.locator("#trial-progress").inner_text() == "Practice trial"
-    assert page.evaluate("window.mixadvicePlayer.snapshot().contextState") == "none"
+    page.wait_for_function("window.mixadvicePlayer !== undefined")
+    assert bot.snapshot(page)["contextState"] == "none", "no AudioContext before the first gesture"
 
     bot.listen(page)
     bot.rate_and_save(page)
