@@ -111,7 +111,7 @@ def rated_items_choose(items, loads, positions, k, *, cursor, period):
 def assignment_create(*, participant):
     """Create and return the participant's trials in order (the caller holds a transaction)."""
     study = Study.objects.select_for_update().get(pk=participant.study_id)
-    items = list(AdviceItem.objects.filter(scenario__study=study).select_related("scenario"))
+    items = list(AdviceItem.objects.filter(scenario__study=study).only("pk", "scenario_id", "system"))
     if not items:
         raise ValueError(f"Study {study.slug!r} has no advice items to assign; run import_study.")
     n_scenarios = len({item.scenario_id for item in items})

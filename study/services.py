@@ -436,15 +436,15 @@ def trial_submit(*, trial: Trial, ratings: dict[str, int], feedback: str, listen
     :class:`InvalidSubmission` listing every problem, and nothing is stored.
     """
     trial = (
-        Trial.objects.select_for_update(of=("self",))
-        .select_related("participant__study", "feedback")
-        .get(pk=trial.pk)
+        Trial.objects.select_for_update(of=("self",)).select_related("participant__study").get(pk=trial.pk)
     )
     participant = trial.participant
     _require_consent(participant)
     if trial.state == Trial.State.SUBMITTED:
-        stored = dict(trial.ratings.values_list("dimension", "score"))
-        stored_feedback = trial.feedback.text if hasattr(trial, "feedback") else ""
+        # Fresh queries: on PostgreSQL a statement that waited for the lock sees the locked row
+        # anew but joined rows only as they were when it started, so never join them here.
+        stored = dict(Rating.objects.filter(trial=trial).values_list("dimension", "score"))
+        stored_feedback = Feedback.objects.filter(trial=trial).values_list("text", flat=True).first() or ""
         if stored == ratings and stored_feedback == (feedback or "").strip():
             return trial
         raise InvalidSubmission("This trial was already submitted with different answers; it cannot change.")

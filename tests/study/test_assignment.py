@@ -16,14 +16,27 @@ def _rated(participant):
     return [t for t in participant.trials.select_related("item__scenario") if t.is_rated]
 
 
+def _screened(study, n):
+    """``n`` consented participants who passed the screen, created in one query."""
+    now = timezone.now()
+    return Participant.objects.bulk_create(
+        [
+            Participant(study=study, state=Participant.State.SCREENED, consented_at=now, assignment_seed=seed)
+            for seed in range(n)
+        ]
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_thousand_participants_keep_item_counts_within_one_and_never_repeat_a_scenario():
     study = study_with_items(scenarios=12, trials_per_participant=8)
-    for _ in range(1000):
-        participant = participant_in_trials(study, simulated=True)
-        scenarios = [t.item.scenario_id for t in participant.trials.select_related("item")]
-        assert len(scenarios) == len(set(scenarios)), "a scenario was repeated for one participant"
+    for participant in _screened(study, 1000):
+        trials = services.trials_assign(participant=participant)
+        scenarios = [t.item.scenario_id for t in trials]
+        assert len(scenarios) == len(set(scenarios)) == 10, "a scenario was repeated for one participant"
+        systems = Counter(t.item.system for t in trials if t.is_rated)
+        assert max(systems.values()) <= 2, systems
     loads = item_loads(study)
     assert len(loads) == 60
     assert max(loads.values()) - min(loads.values()) <= 1, Counter(loads.values())
@@ -57,16 +70,21 @@ def test_assigning_again_returns_the_same_trials_in_the_same_order(participant):
 
 
 @pytest.mark.django_db
-def test_order_follows_the_stored_seed():
-    first = study_with_items(slug="a", scenarios=8)
-    second = study_with_items(slug="b", scenarios=8)
-    orders = []
-    for study in (first, second):
-        participant = participant_in_trials(study)
-        orders.append(
-            [t.item.scenario.song[-1] + t.item.system for t in participant.trials.order_by("position")]
-        )
-    assert all(len(order) == 6 for order in orders)
+def test_the_order_is_shuffled_by_the_participants_seed():
+    study = study_with_items(
+        scenarios=10,
+        systems=("ideal",),
+        trials_per_participant=8,
+        practice_trials=0,
+        instructed_response_check=False,
+    )
+    orders = [
+        [t.item.scenario_id for t in services.trials_assign(participant=p)] for p in _screened(study, 12)
+    ]
+    assert len({tuple(sorted(order)) for order in orders[:1]}) == 1
+    assert any(order != sorted(order) for order in orders), (
+        "every participant got the scenarios in one fixed order"
+    )
 
 
 @pytest.mark.django_db
