@@ -156,7 +156,7 @@ def _baseline(*, anchor, order, levels, genre, seed):
 def _finetuned_advisor():
     from django.conf import settings
 
-    from modelgen.generate import GenerateConfig, _ModelAdvisor
+    from modelgen.generate import GenerateConfig, ModelAdvisor
     from modelgen.model_loading import DEFAULT_BASE_MODEL, ModelNotFoundError
 
     base = settings.MIXADVICE_ADVISOR_MODEL or DEFAULT_BASE_MODEL
@@ -165,7 +165,7 @@ def _finetuned_advisor():
     if key not in _LOADED_MODELS:
         config = GenerateConfig(system="finetuned", base_model=base, adapter=adapter, batch_size=1)
         try:
-            _LOADED_MODELS[key] = _ModelAdvisor(config, Path("."))
+            _LOADED_MODELS[key] = ModelAdvisor(config, Path("."))
         except ModelNotFoundError as error:
             raise AdvisorError(f"The fine-tuned model cannot be loaded: {error}") from None
     return _LOADED_MODELS[key]

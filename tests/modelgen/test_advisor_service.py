@@ -162,3 +162,37 @@ def test_stems_summed_into_one_role_play_as_one_stem(tmp_path, norms):
     summed, _ = soundfile.read(advisor_service.job_stem_path(job, "other"), dtype="float32")
     expected = noise(seed=8) + noise(seed=9)
     assert np.max(np.abs(summed - expected)) < 2 * db_to_gain(-90) + 1 / 32768
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(tiny_model, tmp_path_factory):
+    """A saved (untrained) LoRA adapter for the tiny Qwen2-Audio: the fine-tuned advisor's code path."""
+    from modelgen.model_loading import load_base_model
+    from modelgen.train import LoraConfigArgs, build_peft_model
+
+    model, _, _ = build_peft_model(
+        load_base_model(tiny_model), LoraConfigArgs(), quantized=False, gradient_checkpointing=False
+    )
+    folder = tmp_path_factory.mktemp("advisor-run") / "adapter"
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_finetuned_advisor_answers_through_the_model_with_provenance(
+    tmp_path, settings, tiny_model, tiny_adapter
+):
+    settings.MIXADVICE_ADVISOR_MODEL = str(tiny_model)
+    settings.MIXADVICE_ADVISOR_ADAPTER = str(tiny_adapter)
+    job = create_job(
+        tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 48000)], advisor="finetuned"
+    )
+    assert advisor_service.job_run(job_id=job.pk) == "done", AdvisorJob.objects.get(pk=job.pk).error
+    job.refresh_from_db()
+    assert job.advice_text
+    assert job.generator["model"] == str(tiny_model)
+    assert len(job.generator["adapter_sha256"]) == 64 and len(job.generator["prompt_sha256"]) == 64
+    clips = sorted((advisor_service.job_folder(job) / "model").iterdir())
+    assert [clip.name for clip in clips] == ["0_vocals.wav", "1_drums.wav"]
+    assert soundfile.info(clips[0]).samplerate == 16000 and soundfile.info(clips[0]).channels == 1
+    assert set(job.corrections_db) <= {"drums"}
