@@ -141,8 +141,16 @@ def _dimension(name):
     raise ValueError(f"unknown dimension {name!r}; known: {[d.name for d in DIMENSIONS]}")
 
 
+STEM_PHRASES = {
+    "vocals": "the vocals are",
+    "drums": "the drums are",
+    "bass": "the bass is",
+    "other": "the other instruments are",
+}
+
+
 def _stem_phrase(stem):
-    return "the other instruments" if stem == "other" else f"the {stem}"
+    return STEM_PHRASES.get(stem, f"the {stem} stem is")
 
 
 def describe_problem(scenario):
@@ -152,7 +160,7 @@ def describe_problem(scenario):
     --------
     >>> describe_problem({"anchor": "vocals", "stems": ["vocals", "drums", "bass"],
     ...                   "gains_db": {"vocals": 0, "drums": 4.5, "bass": 0}})
-    'the drums are 4.5 dB too loud; the bass are at the right level'
+    'the drums are 4.5 dB too loud; the bass is at the right level'
     """
     parts = []
     for stem in scenario["stems"]:
@@ -160,11 +168,11 @@ def describe_problem(scenario):
             continue
         gain = float(scenario["gains_db"][stem])
         if gain > 0:
-            parts.append(f"{_stem_phrase(stem)} are {gain:g} dB too loud")
+            parts.append(f"{_stem_phrase(stem)} {gain:g} dB too loud")
         elif gain < 0:
-            parts.append(f"{_stem_phrase(stem)} are {-gain:g} dB too quiet")
+            parts.append(f"{_stem_phrase(stem)} {-gain:g} dB too quiet")
         else:
-            parts.append(f"{_stem_phrase(stem)} are at the right level")
+            parts.append(f"{_stem_phrase(stem)} at the right level")
     return "; ".join(parts)
 
 

@@ -249,7 +249,7 @@ def test_the_prompt_carries_the_participants_rubric_and_the_problem():
     for dimension in DIMENSIONS:
         user = build_messages(dimension.name, "Cut the drums.", scenario)[1]["content"]
         assert dimension.definition in user and dimension.low in user and dimension.high in user
-    assert "the drums are 4.5 dB too loud; the bass are 3 dB too quiet" in user
+    assert "the drums are 4.5 dB too loud; the bass is 3 dB too quiet" in user
     assert "one digit from 1 to 5" in user
 
 
@@ -306,6 +306,25 @@ def test_a_tiny_local_model_babbles_and_its_reply_is_stored_as_missing(tiny_caus
     call = JudgeCall.objects.get()
     assert call.backend == "transformers" and call.score is None
     assert call.raw_reply.strip() != ""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_local_model_with_a_chat_template_is_prompted_through_it(tiny_causal_lm, tmp_path):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "templated"
+    shutil.copytree(tiny_causal_lm, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>"
+    tokenizer.save_pretrained(folder)
+    from analysis.metrics.judge import TransformersBackend
+
+    backend = TransformersBackend(JudgeConfig(model=str(folder), backend="transformers"))
+    prompt = backend._prompt(backend._load()[0], [{"role": "user", "content": "Rate it."}])
+    assert prompt == "<user>Rate it.<assistant>"
 
 
 def test_a_local_judge_model_that_is_not_a_folder_is_refused(tmp_path):

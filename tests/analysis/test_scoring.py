@@ -117,6 +117,19 @@ def test_score_study_stores_one_score_per_item_and_metric_and_rescoring_replaces
 
 
 @pytest.mark.django_db
+def test_a_failing_metric_stores_nothing_for_the_study():
+    study = study_with_items(scenarios=1, systems=("ideal",))
+    with pytest.raises(ValueError, match="--judge-url"):
+        score_study(
+            study.slug,
+            metrics=["joint_accuracy", "judge_musicality"],
+            context=ScoringContext(),
+            progress=False,
+        )
+    assert not MetricScore.objects.exists()
+
+
+@pytest.mark.django_db
 def test_study_items_use_the_reference_systems_advice_as_reference():
     study = study_with_items(scenarios=1, systems=("ideal", "sham"))
     items = items_from_study(study, reference_system="ideal").set_index("system")
