@@ -241,6 +241,7 @@ def ending(request, code):
         "study": participant.study,
         "ending": name,
         "step_title": "The end",
+        "can_withdraw": participant.has_consented,
         "screen_out_code": flow.screen_out_code(participant) if name == "screened_out" else "",
     }
     return render(request, "study/ending.html", context)
@@ -250,14 +251,14 @@ def ending(request, code):
 def withdraw(request, code):
     """Confirm, then withdraw (deleting the participant's data unless their consent retains it)."""
     participant = _participant(request, code, require_consent=False)
-    if participant.state in flow.ENDINGS:
-        return redirect("study:ending", code=code)
+    if not participant.has_consented:
+        return redirect("study:participant", code=code)
     document = flow.consent_document_for(participant)
     context = {
         "participant": participant,
         "study": participant.study,
         "step_title": "Withdraw",
-        "retained": bool(document and document.retain_on_withdraw and participant.has_consented),
+        "retained": bool(document and document.retain_on_withdraw),
     }
     if request.method == "GET":
         return render(request, "study/withdraw.html", context)

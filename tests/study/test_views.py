@@ -292,6 +292,25 @@ def test_withdrawing_asks_first_then_deletes_ratings_events_and_answers(client, 
     assert client.get(_url("trial", participant)).status_code == 404
 
 
+def test_an_ineligible_participant_can_still_withdraw_and_their_answers_are_deleted(client, study):
+    participant = _start(client, study)
+    _consent(client, participant)
+    response = client.post(_url("background", participant), {**BACKGROUND, "years_mixing": "0"})
+    assert _url("withdraw", participant) in client.get(response.url).content.decode()
+    client.post(_url("withdraw", participant))
+    participant.refresh_from_db()
+    assert participant.state == State.WITHDRAWN and participant.background == {}
+
+
+def test_a_participant_who_declined_has_nothing_to_withdraw(client, study):
+    participant = _start(client, study)
+    client.post(_url("consent_decline", participant))
+    assert _url("withdraw", participant) not in client.get(_url("ending", participant)).content.decode()
+    assert client.post(_url("withdraw", participant)).status_code == 302
+    participant.refresh_from_db()
+    assert participant.state == State.DECLINED
+
+
 def test_every_participant_page_has_the_withdraw_link(client, study):
     participant = _start(client, study)
     link = _url("withdraw", participant)

@@ -29,6 +29,7 @@
   let player = null;
   let unlocked = false;
   let saving = false;
+  let unsaved = false;
   let events = [];
   let flushing = null;
 
@@ -243,6 +244,13 @@
 
   // ---- saving -------------------------------------------------------------------------
 
+  form.addEventListener("change", () => {
+    unsaved = true;
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (unsaved) event.preventDefault();
+  });
+
   function collect() {
     const ratings = {};
     const missing = [];
@@ -295,6 +303,7 @@
       return;
     }
     if (config.preview) {
+      unsaved = false;
       say(saveStatus, "Preview: nothing is saved.", "info");
       window.location.assign(config.next_url);
       return;
@@ -308,6 +317,7 @@
       await save({ ratings, feedback, listened_seconds: player ? Math.round(player.listenedSeconds() * 10) / 10 : 0 });
       await flushEvents();
       say(saveStatus, "Saved.", "ok");
+      unsaved = false;
       window.location.assign(config.next_url);
     } catch (error) {
       say(saveStatus, error.message, "error");
