@@ -141,7 +141,7 @@
     const listened = player.listenedSeconds();
     const needed = config.min_listening_seconds;
     const position = player.position();
-    $("#position").value = String(position);
+    if (document.activeElement !== $("#position")) $("#position").value = String(position);
     $("#position-label").textContent = `${position.toFixed(1)} / ${player.duration.toFixed(1)} s`;
     playButton.textContent = player.playing ? "Pause" : "Play";
     if (!unlocked) {
