@@ -9,6 +9,8 @@ from modelgen.advisor_inference import demo_dataset_dir
 from modelgen.models import AdvisorJob
 
 HISTORY_LENGTH = 50
+WORKER_HINT_SECONDS = 20
+"""A queued job older than this gets a hint that no worker may be running."""
 
 
 def job_get_by_token(token):
@@ -25,8 +27,31 @@ def jobs_for_user(user):
     )[:HISTORY_LENGTH]
 
 
+def job_hint(job, now=None):
+    """A line for the engineer when a job waits or runs much longer than it should; else ``""``."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    if job.state == AdvisorJob.State.QUEUED and (now - job.created_at).total_seconds() > WORKER_HINT_SECONDS:
+        return (
+            "No worker has picked this up yet. If this lasts, the queue worker is not running: "
+            "start it with `python manage.py qcluster` (make serve starts one)."
+        )
+    limit = settings.MIXADVICE_ADVISOR_JOB_TIMEOUT + 60
+    if (
+        job.state == AdvisorJob.State.RUNNING
+        and job.started_at
+        and (now - job.started_at).total_seconds() > limit
+    ):
+        return (
+            "This has run longer than the job time limit: its worker has probably stopped. Please try again."
+        )
+    return ""
+
+
 def job_status(job):
-    """What the progress indicator polls: state, progress and the result link."""
+    """What the progress indicator polls: state, progress, a hint when stuck, the result link."""
     return {
         "state": job.state,
         "state_label": job.get_state_display(),
@@ -34,6 +59,7 @@ def job_status(job):
         "stage": job.stage,
         "finished": job.finished,
         "error": job.error,
+        "hint": job_hint(job),
         "result_url": job.get_absolute_url(),
     }
 

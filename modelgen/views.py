@@ -12,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from modelgen import advisor_inference, advisor_selectors, advisor_service
@@ -19,7 +20,17 @@ from modelgen.contracts import ContractError
 from modelgen.corrections import STEMS
 from modelgen.forms import AdvisorForm
 from modelgen.models import AdvisorJob
-from modelgen.uploads import UploadLimits, UploadRejected, files_copy, planned_notices, uploads_save
+from modelgen.uploads import (
+    UploadLimits,
+    UploadRejected,
+    check_total_size,
+    files_copy,
+    planned_notices,
+    uploads_save,
+)
+
+REQUEST_OVERHEAD_BYTES = 1024 * 1024
+"""Room for the form fields and multipart headers on top of the stems' size limit."""
 
 
 def advisor_access(view):
@@ -77,10 +88,7 @@ def _create_from_demo(form, request, limits):
     )
 
 
-@advisor_access
-@require_http_methods(["GET", "POST"])
-def advisor_start(request):
-    limits = UploadLimits.from_settings()
+def _start_options():
     demo_problem = ""
     try:
         demo_songs = advisor_selectors.demo_songs()
@@ -88,6 +96,26 @@ def advisor_start(request):
         demo_songs, demo_problem = [], f"The demo songs cannot be read: {error}"
     advisors = advisor_inference.available_advisors()
     options = {"advisors": advisors, "genres": advisor_inference.genres(), "demo_songs": demo_songs}
+    return options, demo_problem
+
+
+def _render_start(request, form, options, demo_problem, limits, *, refusals=(), status=200):
+    context = {
+        "form": form,
+        "upload_errors": [*form.non_field_errors(), *refusals],
+        "limits": limits,
+        "roles": STEMS,
+        "advisors": options["advisors"],
+        "demo_songs": options["demo_songs"],
+        "demo_problem": demo_problem,
+        "history": advisor_selectors.jobs_for_user(request.user),
+    }
+    return render(request, "modelgen/advisor_start.html", context, status=status)
+
+
+@csrf_protect
+def _advisor_start(request, limits):
+    options, demo_problem = _start_options()
     form = AdvisorForm(request.POST or None, request.FILES or None, **options)
     if request.method == "POST" and form.is_valid():
         create = (
@@ -102,16 +130,27 @@ def advisor_start(request):
                 form.add_error(None, message)
         else:
             return redirect(job)
-    context = {
-        "form": form,
-        "limits": limits,
-        "roles": STEMS,
-        "advisors": advisors,
-        "demo_songs": demo_songs,
-        "demo_problem": demo_problem,
-        "history": advisor_selectors.jobs_for_user(request.user),
-    }
-    return render(request, "modelgen/advisor_start.html", context)
+    return _render_start(request, form, options, demo_problem, limits)
+
+
+@advisor_access
+@require_http_methods(["GET", "POST"])
+@csrf_exempt
+def advisor_start(request):
+    """The start page. An upload whose Content-Length is over the limit is refused before its body
+    is read (so nothing is written to disk); every other request goes through the CSRF check."""
+    limits = UploadLimits.from_settings()
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if request.method == "POST" and length > limits.max_total_bytes + REQUEST_OVERHEAD_BYTES:
+        options, demo_problem = _start_options()
+        refusals = check_total_size([length], limits)
+        return _render_start(
+            request, AdvisorForm(**options), options, demo_problem, limits, refusals=refusals, status=413
+        )
+    return _advisor_start(request, limits)
 
 
 @advisor_access

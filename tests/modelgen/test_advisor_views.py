@@ -1,8 +1,11 @@
 """The advisor page through the test client: every bad upload gets its message, links, access, history."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from modelgen.advisor_inference import demo_dataset_dir
 from modelgen.models import AdvisorJob
@@ -29,7 +32,11 @@ def post(client, files, roles, anchor=0, **extra):
 
 
 def errors(response):
-    return [str(message) for message in response.context["form"].non_field_errors()]
+    """The refusals listed at the top of the form (and only those)."""
+    listed = [str(message) for message in response.context["upload_errors"]]
+    html = response.content.decode()
+    assert all(message.replace("'", "&#x27;") in html for message in listed)
+    return listed
 
 
 def test_the_page_offers_upload_demo_and_the_baseline(client):
@@ -86,6 +93,27 @@ def test_over_the_size_limit_gets_its_message(client, tmp_path, settings):
     ]
 
 
+def test_a_far_too_large_upload_is_refused_before_it_is_stored(client, tmp_path, settings):
+    settings.MIXADVICE_ADVISOR_MAX_UPLOAD_MB = 1
+    files = [stem(tmp_path, "vocals.wav", seconds=10.0), stem(tmp_path, "drums.wav", seconds=10.0)]
+    response = post(client, files, ["vocals", "drums"])
+    assert response.status_code == 413
+    assert errors(response)[0].startswith("The stems are 3.4 MB together, over the limit of 1 MB")
+    assert not (settings.DATA_DIR / "uploads").exists()
+
+
+def test_uploads_still_need_the_csrf_token(tmp_path):
+    from django.test import Client
+
+    response = post(
+        Client(enforce_csrf_checks=True),
+        [stem(tmp_path, "v.wav"), stem(tmp_path, "d.wav")],
+        ["vocals", "drums"],
+    )
+    assert response.status_code == 403
+    assert AdvisorJob.objects.count() == 0
+
+
 def test_over_the_duration_limit_gets_its_message(client, tmp_path, settings):
     settings.MIXADVICE_ADVISOR_MAX_SECONDS = 2
     response = post(
@@ -126,8 +154,25 @@ def test_status_reports_state_and_progress_as_json(client, tmp_path):
         "stage": "Waiting for a worker",
         "finished": False,
         "error": "",
+        "hint": "",
         "result_url": job.get_absolute_url(),
     }
+
+
+def test_a_job_nobody_picks_up_says_to_start_the_worker(client, tmp_path):
+    job = create_job(tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)])
+    AdvisorJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    status = client.get(reverse("advisor_status", kwargs={"token": job.token})).json()
+    assert "start it with `python manage.py qcluster`" in status["hint"]
+    assert "the queue worker is not running" in client.get(job.get_absolute_url()).content.decode()
+
+
+def test_a_job_running_past_the_time_limit_says_its_worker_stopped(client, tmp_path, settings):
+    job = create_job(tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)])
+    started = timezone.now() - timedelta(seconds=settings.MIXADVICE_ADVISOR_JOB_TIMEOUT + 120)
+    AdvisorJob.objects.filter(pk=job.pk).update(state="running", started_at=started)
+    status = client.get(reverse("advisor_status", kwargs={"token": job.token})).json()
+    assert status["hint"].startswith("This has run longer than the job time limit")
 
 
 def test_a_wrong_token_finds_nothing(client):

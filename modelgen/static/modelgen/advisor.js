@@ -92,6 +92,9 @@
       }
       $("#job-progress").value = status.progress;
       $("#job-stage").textContent = status.stage ? `${status.state_label}: ${status.stage}` : status.state_label;
+      const hint = $("#job-hint");
+      hint.textContent = status.hint;
+      hint.hidden = !status.hint;
       if (status.finished) {
         window.location.reload();
         return;
