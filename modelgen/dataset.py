@@ -49,6 +49,8 @@ class DatasetConfig:
     """Which clips the chat records give the model (see :data:`modelgen.prompts.REPRESENTATIONS`)."""
     peak_ceiling_dbfs: float = -1.0
     """No rendered file peaks above this; a scenario group is scaled as a whole if needed."""
+    audio_format: str = "flac"
+    """``flac`` or ``wav`` for the 44.1 kHz stereo stimuli (WAV writes faster, FLAC is half the size)."""
 
     def __post_init__(self):
         if isinstance(self.scenarios, dict):
@@ -57,6 +59,8 @@ class DatasetConfig:
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if self.representation not in REPRESENTATIONS:
             raise ValueError(f"representation {self.representation!r} is not one of {REPRESENTATIONS}")
+        if self.audio_format not in ("flac", "wav"):
+            raise ValueError(f"audio_format must be flac or wav, got {self.audio_format!r}")
         if not -20.0 <= self.peak_ceiling_dbfs <= 0.0:
             raise ValueError(f"peak_ceiling_dbfs must be in [-20, 0], got {self.peak_ceiling_dbfs}")
 
@@ -98,6 +102,7 @@ class DatasetConfig:
             "scenarios": self.scenarios.to_dict(),
             "representation": self.representation,
             "peak_ceiling_dbfs": self.peak_ceiling_dbfs,
+            "audio_format": self.audio_format,
         }
 
 
@@ -165,11 +170,11 @@ def _unit_complete(path, plan_hash, work):
     return record["results"]
 
 
-def _render_task(unit, scenarios, songs, work, peak_ceiling_dbfs):
+def _render_task(unit, scenarios, songs, work, peak_ceiling_dbfs, audio_format):
     """Worker: render one work unit (a song's segments or one hybrid) unless already complete."""
     from modelgen.stimuli import render_group
 
-    plan_hash = config_sha256({"scenarios": scenarios, "peak": peak_ceiling_dbfs})
+    plan_hash = config_sha256({"scenarios": scenarios, "peak": peak_ceiling_dbfs, "format": audio_format})
     path = work / "units" / f"{unit}.json"
     done = _unit_complete(path, plan_hash, work)
     if done is not None:
@@ -179,7 +184,9 @@ def _render_task(unit, scenarios, songs, work, peak_ceiling_dbfs):
         groups.setdefault(scenario["render_group"], []).append(scenario)
     results = {}
     for group in groups.values():
-        results.update(render_group(group, songs, work, peak_ceiling_dbfs=peak_ceiling_dbfs))
+        results.update(
+            render_group(group, songs, work, peak_ceiling_dbfs=peak_ceiling_dbfs, audio_format=audio_format)
+        )
     record = {"plan_sha256": plan_hash, "results": results}
     contracts.atomic_write(path, lambda handle: json.dump(record, handle))
     return results
@@ -338,7 +345,14 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
         render_tasks.append(
             (
                 _render_task,
-                (unit, members, {name: by_name[name] for name in needed}, work, config.peak_ceiling_dbfs),
+                (
+                    unit,
+                    members,
+                    {name: by_name[name] for name in needed},
+                    work,
+                    config.peak_ceiling_dbfs,
+                    config.audio_format,
+                ),
             )
         )
     rendered = {}

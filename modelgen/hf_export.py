@@ -286,7 +286,13 @@ def main():
         missing = sorted(needed - set(songs))
         if missing:
             sys.exit(f"{args.musdb}: songs not found: {missing}")
-        render_group(members, songs, out, peak_ceiling_dbfs=config["peak_ceiling_dbfs"])
+        render_group(
+            members,
+            songs,
+            out,
+            peak_ceiling_dbfs=config["peak_ceiling_dbfs"],
+            audio_format=config.get("audio_format", "flac"),
+        )
         for scenario in members:
             for path, digest in scenario["audio"]["sha256"].items():
                 if file_sha256(out / path) != digest:

@@ -9,7 +9,8 @@ Scenarios drawn from the same segment (a *render group*) share their reference f
     audio/<group>/<draw>/model/mix.wav         the as-given mix at 16 kHz mono (other representations)
 
 ``<draw>`` is the scenario id without the group prefix (``0``, ``1`` …; ``flawed`` for a hybrid).
-Files are 16-bit: FLAC for the 44.1 kHz stereo files, WAV for the model's clips.
+Files are 16-bit: FLAC (``audio_format="flac"``, the default) or WAV (``"wav"``: about five
+times faster to write, twice the size) for the 44.1 kHz stereo files, WAV for the model's clips.
 
 No stem is normalised on its own: relative level is what the model must hear. If any file of a
 group would peak above ``peak_ceiling_dbfs`` (default -1 dBFS), the whole group is scaled by
@@ -53,7 +54,10 @@ def _write(path, data, sample_rate, fmt):
     return path
 
 
-def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0):
+AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}
+
+
+def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0, audio_format="flac"):
     """Render every scenario of one render group into ``out_dir`` (the dataset folder).
 
     Parameters
@@ -64,6 +68,10 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0):
         song name -> :class:`modelgen.corpus.Song` for every source the scenarios name.
     out_dir : path
         Dataset folder; paths in the result are relative to it.
+    peak_ceiling_dbfs : float
+        No file peaks above this; the whole group is scaled down when one would.
+    audio_format : str
+        ``flac`` or ``wav`` for the 44.1 kHz files.
 
     Returns
     -------
@@ -72,6 +80,9 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0):
         the manifest contract (plus ``model_mix``) with the sha256 of every file it names.
     """
     out_dir = Path(out_dir)
+    if audio_format not in AUDIO_FORMATS:
+        raise ValueError(f"audio_format {audio_format!r} is not one of {sorted(AUDIO_FORMATS)}")
+    suffix, fmt = audio_format, AUDIO_FORMATS[audio_format]
     groups = {scenario["render_group"] for scenario in scenarios}
     if len(groups) != 1:
         raise ValueError(f"render_group expects scenarios of one group, got {sorted(groups)}")
@@ -111,10 +122,10 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0):
         return relative.as_posix()
 
     reference_paths = {
-        stem: save(base / "reference" / f"{stem}.flac", clip, rate, "FLAC")
+        stem: save(base / "reference" / f"{stem}.{suffix}", clip, rate, fmt)
         for stem, clip in reference.items()
     }
-    reference_mix_path = save(base / "reference_mix.flac", reference_mix, rate, "FLAC")
+    reference_mix_path = save(base / f"reference_mix.{suffix}", reference_mix, rate, fmt)
     model_reference = {stem: audio.to_model_input(clip, rate) for stem, clip in reference.items()}
     shared = {path: hashes[path] for path in [*reference_paths.values(), reference_mix_path]}
 
@@ -123,7 +134,7 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0):
     for scenario in scenarios:
         folder = base / (scenario["id"].removeprefix(group).lstrip("-") or "flawed")
         gains = scenario["gains_db"]
-        mix_path = save(folder / "as_given_mix.flac", as_given[scenario["id"]], rate, "FLAC")
+        mix_path = save(folder / f"as_given_mix.{suffix}", as_given[scenario["id"]], rate, fmt)
         model_paths = []
         model_mix = np.zeros_like(model_reference[STEMS[0]])
         for index, stem in enumerate(scenario["stems"]):

@@ -116,3 +116,18 @@ def test_scenarios_of_different_segments_cannot_share_a_render(planned, song, tm
     other = {**planned[0], "render_group": "elsewhere"}
     with pytest.raises(ValueError, match="one group"):
         render_group([planned[0], other], {song.name: song}, tmp_path)
+
+
+def test_wav_stimuli_hold_the_same_samples_as_flac(planned, song, rendered, tmp_path):
+    out, results = rendered
+    wav = render_group(planned, {song.name: song}, tmp_path, audio_format="wav")
+    first = planned[0]["id"]
+    assert wav[first]["audio"]["as_given_mix"].endswith(".wav")
+    flac_audio, _ = audio.load_audio(out / results[first]["audio"]["as_given_mix"])
+    wav_audio, _ = audio.load_audio(tmp_path / wav[first]["audio"]["as_given_mix"])
+    assert np.array_equal(flac_audio, wav_audio)
+
+
+def test_an_unknown_audio_format_is_refused(planned, song, tmp_path):
+    with pytest.raises(ValueError, match="audio_format 'mp3'"):
+        render_group(planned, {song.name: song}, tmp_path, audio_format="mp3")
