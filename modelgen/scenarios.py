@@ -21,7 +21,9 @@ Cross-song hybrids
 The anchor (with its segment) comes from one song; every other stem comes from another song of
 the same split and genre whose tempo is compatible with the anchor song's: within
 ``tempo_tolerance`` (default 6 %) of it, or of its double or half (half-time and double-time
-feel). Songs without a known tempo (no ``Tempo`` in the track list) are not hybridised. Each
+feel). A song's tempo comes from the ``Tempo`` column of its track list, else it is estimated
+from its drum stem (:func:`modelgen.audio.estimate_tempo`, median over segments; songs whose
+drums never play get none and are not hybridised). Each
 borrowed stem is set to the genre's median stem-to-anchor loudness offset measured on the
 training split (:class:`modelgen.baseline.GenreNorms`), then flawed like any other scenario.
 Segments are not beat-aligned or key-matched: hybrids teach balance, not arrangement.
@@ -162,23 +164,22 @@ def analyse_song(song, config):
         and ``segments``: ``[{"index", "start_frame", "frames", "stems": {stem: {...}}}]``.
     """
     size = round(config.segment_seconds * song.sample_rate)
-    segments = []
+    segments, tempi = [], []
     for index, start in enumerate(segment_starts(song.frames, song.sample_rate, config)):
         stems = song.read_stems(start, size)
-        segments.append(
-            {
-                "index": index,
-                "start_frame": start,
-                "frames": size,
-                "stems": analyse_segment(stems, song.sample_rate, config),
-            }
-        )
+        stats = analyse_segment(stems, song.sample_rate, config)
+        segments.append({"index": index, "start_frame": start, "frames": size, "stems": stats})
+        if song.tempo_bpm is None and stats["drums"]["active"]:
+            tempi.append(audio.estimate_tempo(stems["drums"], song.sample_rate))
+    tempi = [tempo for tempo in tempi if tempo is not None]
+    tempo = song.tempo_bpm if song.tempo_bpm is not None else (float(np.median(tempi)) if tempi else None)
     return {
         "song": song.name,
         "split": song.split,
         "genre": song.genre,
         "licence": song.licence,
-        "tempo_bpm": song.tempo_bpm,
+        "tempo_bpm": tempo,
+        "tempo_source": "tracklist" if song.tempo_bpm is not None else ("estimated" if tempi else None),
         "sample_rate": song.sample_rate,
         "frames": song.frames,
         "segments": segments,

@@ -148,3 +148,21 @@ def test_loading_a_text_file_names_the_file(tmp_path):
 def test_loading_a_missing_file_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="drums.wav"):
         audio.load_audio(tmp_path / "drums.wav")
+
+
+def click_track(bpm, seconds=12.0):
+    track = np.zeros((int(seconds * SR), 2), np.float32)
+    click = (np.exp(-np.arange(441) / 60.0) * np.sin(np.arange(441) * 0.6)).astype(np.float32)
+    for beat in np.arange(0, seconds - 0.02, 60.0 / bpm):
+        start = int(beat * SR)
+        track[start : start + 441] += click[: len(track) - start, None]
+    return track
+
+
+@pytest.mark.parametrize("bpm", [92.0, 118.0, 141.0])
+def test_the_tempo_of_a_click_track_is_found_within_2_percent(bpm):
+    assert audio.estimate_tempo(click_track(bpm), SR) == pytest.approx(bpm, rel=0.02)
+
+
+def test_silence_has_no_tempo():
+    assert audio.estimate_tempo(np.zeros((SR * 8, 2), np.float32), SR) is None

@@ -209,3 +209,17 @@ def test_no_hybrid_crosses_a_split():
 def test_a_bad_scenario_config_is_refused_with_its_field(values, message):
     with pytest.raises(ValueError, match=message):
         ScenarioConfig(**values)
+
+
+def test_a_song_without_a_listed_tempo_gets_one_estimated_from_its_drums(tmp_path):
+    import dataclasses
+
+    from modelgen.corpus import open_corpus
+    from modelgen.scenarios import analyse_song
+    from tests.modelgen.builders import make_corpus
+
+    song = open_corpus(make_corpus(tmp_path / "c", songs=1, seconds=12, seed=1))[0]
+    listed = analyse_song(song, ScenarioConfig())
+    estimated = analyse_song(dataclasses.replace(song, tempo_bpm=None), ScenarioConfig())
+    assert listed["tempo_source"] == "tracklist" and estimated["tempo_source"] == "estimated"
+    assert tempo_compatible(estimated["tempo_bpm"], song.tempo_bpm, 0.03)
