@@ -13,7 +13,7 @@ is *missing* (stored as NULL, NaN in frames), never 0 and never guessed; the raw
 **Calls.** Backends: an OpenAI-compatible HTTP endpoint (``POST {base_url}/chat/completions``:
 vLLM, llama.cpp server, Ollama, OpenAI; API key from an environment variable) and a local
 transformers causal LM (a path). Temperature 0 by default. HTTP calls retry on 429, 5xx,
-timeouts and refused connections with exponential backoff (honouring ``Retry-After``), run
+timeouts, dropped and refused connections with exponential backoff (honouring ``Retry-After``), run
 ``concurrency`` at a time in a thread pool, and every completed call is logged in
 :class:`analysis.models.JudgeCall` (model, prompt hash, dimension, raw reply, parsed score,
 latency). That log is also the cache: a (model, prompt hash, item) seen before is not called
@@ -246,6 +246,7 @@ class OpenAIChatBackend:
 
     def complete(self, messages):
         """Return the reply text; raise :class:`JudgeError` when every attempt failed."""
+        import http.client
         import urllib.error
         import urllib.request
 
@@ -264,7 +265,7 @@ class OpenAIChatBackend:
                 if error.code not in RETRY_STATUS:
                     raise JudgeError(f"{url} answered HTTP {error.code}: {detail}") from None
                 problem, retry_after = f"HTTP {error.code}: {detail}", error.headers.get("Retry-After")
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as error:
                 problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
             if attempt < self.config.retries:
                 delay = self._delay(attempt, retry_after)

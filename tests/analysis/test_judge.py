@@ -26,7 +26,7 @@ class FakeEndpoint:
     """A chat-completions server whose replies the test scripts, counting requests and concurrency."""
 
     def __init__(self):
-        self.replies = []  # queue of (status, content or raw bytes, delay seconds); the last one repeats
+        self.replies = []  # queue of (status, content or raw bytes, delay s); status 0 drops; the last repeats
         self.requests = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -48,6 +48,9 @@ class FakeEndpoint:
                     endpoint.max_in_flight = max(endpoint.max_in_flight, endpoint.in_flight)
                 try:
                     time.sleep(delay)
+                    if status == 0:  # drop the connection without a reply
+                        self.close_connection = True
+                        return
                     if isinstance(content, bytes):
                         payload = content
                     elif status == 200:
@@ -172,6 +175,13 @@ def test_server_errors_are_retried_until_the_reply_arrives(endpoint, config):
     endpoint.reply((500, "boom", 0.0), (503, "busy", 0.0), (429, "slow down", 0.0), "3")
     assert judge_items(one_item(), "musicality", config) == [3.0]
     assert len(endpoint.requests) == 4
+
+
+@pytest.mark.django_db
+def test_a_dropped_connection_is_retried(endpoint, config):
+    endpoint.reply((0, "", 0.0), "2")
+    assert judge_items(one_item(), "musicality", config) == [2.0]
+    assert len(endpoint.requests) == 2
 
 
 @pytest.mark.django_db
