@@ -41,6 +41,7 @@ class AdviceResult:
     corrections_db: dict
     levels_lufs: dict
     generator: dict
+    notices: tuple = ()
 
 
 def demo_dataset_dir():
@@ -133,24 +134,47 @@ def _rng(seed, text):
     return np.random.default_rng([seed, zlib.crc32(text.encode())])
 
 
+def _judged_stems(norms, *, anchor, order, genre):
+    """Split the non-anchor stems into those the norms know against the anchor and those they do not."""
+    known, unknown = [anchor], []
+    for stem in order[1:]:
+        try:
+            norms.offset(genre=genre, anchor=anchor, stem=stem)
+        except KeyError:
+            unknown.append(stem)
+        else:
+            known.append(stem)
+    return known, unknown
+
+
 def _baseline(*, anchor, order, levels, genre, seed):
     from modelgen.baseline import baseline_advice
 
     norms = load_norms()
+    known, unknown = _judged_stems(norms, anchor=anchor, order=order, genre=genre or "")
+    if len(known) < 2:
+        raise AdvisorError(
+            f"The loudness baseline's genre norms know no balance against the {anchor} as anchor "
+            f"(they were fitted on songs without it): choose another anchor."
+        )
     try:
         advice = baseline_advice(
             anchor=anchor,
-            stems=order,
-            levels_lufs=levels,
+            stems=known,
+            levels_lufs={stem: levels[stem] for stem in known},
             genre=genre or "",
             norms=norms,
             rng=_rng(seed, anchor + "|".join(order)),
         )
-    except KeyError as missing:
-        raise AdvisorError(f"The genre norms cannot judge these stems: {missing.args[0]}") from None
     except ValueError as error:
         raise AdvisorError(f"The loudness baseline cannot judge these stems: {error}") from None
-    return advice.text, {"model": "loudness-rules", "adapter_sha256": None, "norms": str(norms_path())}
+    notices = [
+        f"The loudness baseline's genre norms know no balance of the {stem} against the {anchor}: "
+        f"it says nothing about the {stem}."
+        for stem in unknown
+    ]
+    generator = {"model": "loudness-rules", "adapter_sha256": None, "norms": str(norms_path())}
+    return advice.text, generator, notices
 
 
 def _finetuned_advisor():
@@ -227,8 +251,11 @@ def advise(*, advisor, anchor, stems, sample_rate, silent, genre, clip_folder, s
     started = time.perf_counter()
     order, clips = model_clips(stems, sample_rate, anchor=anchor, seconds=seconds)
     levels = {role: integrated_loudness(clip, MODEL_SAMPLE_RATE) for role, clip in clips.items()}
+    notices = []
     if advisor == "baseline":
-        text, generator = _baseline(anchor=anchor, order=order, levels=levels, genre=genre, seed=seed)
+        text, generator, notices = _baseline(
+            anchor=anchor, order=order, levels=levels, genre=genre, seed=seed
+        )
     elif advisor == "finetuned":
         if not finetuned_configured():
             raise AdvisorError("No fine-tuned model is configured: set MIXADVICE_ADVISOR_ADAPTER.")
@@ -243,4 +270,6 @@ def advise(*, advisor, anchor, stems, sample_rate, silent, genre, clip_folder, s
         if role != anchor and role not in silent and db is not None and float(db) != 0.0
     }
     generator = generator | {"seconds": round(time.perf_counter() - started, 3)}
-    return AdviceResult(text=text, corrections_db=corrections, levels_lufs=levels, generator=generator)
+    return AdviceResult(
+        text=text, corrections_db=corrections, levels_lufs=levels, generator=generator, notices=tuple(notices)
+    )

@@ -9,6 +9,7 @@ from modelgen.advisor_inference import demo_dataset_dir
 from modelgen.models import AdvisorJob
 
 HISTORY_LENGTH = 50
+SPLIT_ORDER = {"test": 0, "valid": 1, "train": 2}
 WORKER_HINT_SECONDS = 20
 """A queued job older than this gets a hint that no worker may be running."""
 
@@ -104,7 +105,10 @@ class DemoSong:
 
 
 def demo_songs():
-    """Demo songs from the demo dataset's manifest (one per song: its first scenario); empty if none.
+    """Demo songs from the demo dataset's manifest; empty if there is none.
+
+    One per song (its first scenario), songs the model never trained on (test, then valid split)
+    first; cross-song hybrids are left out, since they are no song anyone mixed.
 
     Returns
     -------
@@ -123,8 +127,9 @@ def demo_songs():
         return []
     manifest = load_manifest(folder / "manifest.json")
     songs, seen = [], set()
-    for scenario in manifest["scenarios"]:
-        if scenario["song"] in seen:
+    held_out_first = sorted(manifest["scenarios"], key=lambda scenario: SPLIT_ORDER.get(scenario["split"], 3))
+    for scenario in held_out_first:
+        if scenario["song"] in seen or scenario["song"].startswith("hybrid:"):
             continue
         references = scenario["audio"].get("reference") or {}
         stems = {role: Path(folder) / path for role, path in references.items()}

@@ -198,6 +198,7 @@ def _compute(job):
         clip_folder=job_folder(job) / MODEL_FOLDER,
         seconds=float(settings.MIXADVICE_ADVISOR_CLIP_SECONDS),
     )
+    notices += advice.notices
     job_progress(job=job, fraction=0.9, stage="Matching the loudness of the two versions")
     match = loudness_match_gains(
         {

@@ -29,11 +29,13 @@ def write_stem(path, audio=None, *, rate=44100, subtype=None, format=None, **kwa
     return path
 
 
-def write_norms(path, *, genre="pop", offset_lu=0.0):
-    """A norms.json where every stem should sit ``offset_lu`` from every anchor (as the dataset build writes it)."""
+def write_norms(path, *, genre="pop", offset_lu=0.0, without=()):
+    """A norms.json (as the dataset build writes it) where every stem should sit ``offset_lu`` from
+    every anchor; ``without`` lists (anchor, stem) pairs the norms never saw."""
     rows = [
         {"genre": genre, "anchor": anchor, "stem": stem, "offset_lu": offset_lu}
         for anchor, stem in itertools.permutations(STEMS, 2)
+        if (anchor, stem) not in without
     ]
     norms = GenreNorms.fit(rows)
     path = Path(path)

@@ -131,6 +131,35 @@ def test_baseline_without_norms_fails_with_how_to_fix_it(tmp_path):
     assert "needs genre norms: set MIXADVICE_ADVISOR_NORMS" in job.error
 
 
+def test_a_stem_the_norms_never_saw_against_the_anchor_is_left_out_with_a_notice(tmp_path):
+    write_norms(demo_dataset_dir() / "norms.json", without=[("vocals", "bass")])
+    job = create_job(
+        tmp_path,
+        [
+            ("v.wav", "vocals", noise(seed=1), 44100),
+            ("b.wav", "bass", noise(seed=2, level_db=-8), 44100),
+            ("d.wav", "drums", noise(seed=3, level_db=-8), 44100),
+        ],
+    )
+    assert advisor_service.job_run(job_id=job.pk) == "done"
+    job.refresh_from_db()
+    assert list(job.corrections_db) == ["drums"]
+    assert (
+        "genre norms know no balance of the bass against the vocals: it says nothing about the bass."
+        in " ".join(job.notices)
+    )
+
+
+def test_an_anchor_the_norms_never_saw_fails_asking_for_another_anchor(tmp_path):
+    write_norms(demo_dataset_dir() / "norms.json", without=[("vocals", "bass"), ("vocals", "drums")])
+    job = create_job(tmp_path, [("v.wav", "vocals", None, 44100), ("b.wav", "bass", None, 44100)])
+    assert advisor_service.job_run(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error.endswith(
+        "know no balance against the vocals as anchor (they were fitted on songs without it): choose another anchor."
+    )
+
+
 def test_finetuned_advisor_without_an_adapter_fails_with_how_to_fix_it(tmp_path, norms):
     job = create_job(
         tmp_path, [("v.wav", "vocals", None, 44100), ("d.wav", "drums", None, 44100)], advisor="finetuned"
