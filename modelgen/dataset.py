@@ -35,7 +35,7 @@ from modelgen.provenance import config_sha256, file_sha256, git_commit
 from modelgen.scenarios import ScenarioConfig, analyse_song, derive_seed, plan_scenarios, slug
 
 SPLITS = ("train", "valid", "test")
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 """Bump when the analysis changes, so cached analyses are recomputed."""
 
 
