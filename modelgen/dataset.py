@@ -215,15 +215,22 @@ def _run(tasks, jobs, desc, progress):
 
 
 def _advice(scenario, run_seed):
-    from modelgen.annotate import target_advice
+    """The target advice; a digitally silent stem is described as inaudible, never as well placed.
+
+    ``annotate.write_advice`` is what ``annotate.target_advice`` calls; it is used here because
+    it also takes the silent stems.
+    """
+    from modelgen.annotate import write_advice
 
     rng = np.random.default_rng(derive_seed(run_seed, "advice", scenario["id"]))
-    return target_advice(
+    silent = [stem for stem in scenario["stems"][1:] if scenario["loudness_lufs"][stem] is None]
+    return write_advice(
         anchor=scenario["anchor"],
         stems=scenario["stems"],
         corrections_db=scenario["corrections_db"],
         genre=scenario["genre"],
         rng=rng,
+        silent=silent,
     )
 
 

@@ -10,6 +10,9 @@ Example::
 
 from pathlib import Path
 
+import numpy as np
+
+from modelgen.corrections import STEMS
 from modelgen.synthetic import write_synthetic_corpus
 
 SMALL_SONGS = 6
@@ -31,3 +34,17 @@ def make_dataset(corpus_dir, out_dir, seed=0, **config):
 
     build_dataset(corpus_dir, out_dir, config=DatasetConfig.from_dict({"seed": seed, **config}), jobs=1)
     return Path(out_dir)
+
+
+def write_song(root, subset, name, frames=44_100, rate=44_100, skip=(), channels=2):
+    """Write one song folder of quiet noise stems (plus mixture.wav), skipping the stems in ``skip``."""
+    import soundfile
+
+    folder = Path(root) / subset / name
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(len(name))
+    for stem in ("mixture", *STEMS):
+        if stem not in skip:
+            audio = (rng.standard_normal((frames, channels)) * 0.05).astype(np.float32)
+            soundfile.write(folder / f"{stem}.wav", audio, rate, subtype="PCM_16")
+    return folder

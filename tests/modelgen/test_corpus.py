@@ -5,21 +5,9 @@ import pytest
 import soundfile
 
 from modelgen.corpus import VALIDATION_SONGS, CorpusError, open_corpus
-from modelgen.corrections import STEMS
-from tests.modelgen.builders import make_corpus
+from tests.modelgen.builders import make_corpus, write_song
 
 SR = 44_100
-
-
-def write_song(root, subset, name, frames=SR, rate=SR, skip=(), channels=2):
-    folder = root / subset / name
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(len(name))
-    for stem in ("mixture", *STEMS):
-        if stem not in skip:
-            audio = (rng.standard_normal((frames, channels)) * 0.05).astype(np.float32)
-            soundfile.write(folder / f"{stem}.wav", audio, rate, subtype="PCM_16")
-    return folder
 
 
 @pytest.fixture(scope="session")

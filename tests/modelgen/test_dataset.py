@@ -1,7 +1,6 @@
 """Dataset build: every file, valid contracts, determinism, splits, resumption, no half dataset."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from modelgen import contracts
 from modelgen.corpus import CorpusError
 from modelgen.dataset import DatasetConfig, DatasetError, build_dataset
 from modelgen.provenance import file_sha256
-from tests.modelgen.builders import make_corpus, make_dataset
+from tests.modelgen.builders import make_corpus, make_dataset, write_song
 
 
 @pytest.fixture(scope="session")
@@ -202,15 +201,46 @@ def _interrupt_after(real, count):
     return render
 
 
-def test_a_bad_corpus_names_the_file_and_writes_nothing(corpus, tmp_path):
-    broken = tmp_path / "broken"
-    shutil.copytree(corpus, broken)
-    victim = next(broken.glob("train/*/bass.wav"))
-    victim.unlink()
+def _missing_stem(root):
+    write_song(root, "train", "A - B", skip=("bass",))
+
+
+def _short_stem(root):
+    folder = write_song(root, "train", "A - B")
+    soundfile.write(folder / "drums.wav", np.zeros((44_099, 2), np.float32), 44_100)
+
+
+def _other_rate(root):
+    folder = write_song(root, "train", "A - B")
+    soundfile.write(folder / "other.wav", np.zeros((44_100, 2), np.float32), 48_000)
+
+
+def _not_audio(root):
+    folder = write_song(root, "train", "A - B")
+    (folder / "vocals.wav").write_text("not audio")
+
+
+def _no_songs(root):
+    (root / "train").mkdir(parents=True)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_missing_stem, "bass.wav: missing stem"),
+        (_short_stem, "stems differ in length: .*drums 44099"),
+        (_other_rate, "stems differ in sample rate"),
+        (_not_audio, "vocals.wav: not a readable audio file"),
+        (_no_songs, "no songs found"),
+    ],
+)
+def test_a_bad_corpus_names_the_problem_and_writes_nothing(make, message, tmp_path):
+    corpus = tmp_path / "corpus"
+    make(corpus)
     out = tmp_path / "out"
-    with pytest.raises(CorpusError, match="bass.wav: missing stem"):
-        build_dataset(broken, out, config=DatasetConfig())
-    assert not out.exists() and not (tmp_path / ".out.partial").exists()
+    with pytest.raises(CorpusError, match=message):
+        build_dataset(corpus, out, config=DatasetConfig())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus"]
 
 
 def test_an_existing_dataset_is_not_overwritten(corpus, dataset):
