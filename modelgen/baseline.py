@@ -18,7 +18,10 @@ level on training songs and keeps the median per (genre, anchor, stem) and per (
 over all genres. A lookup uses the genre's median when that cell has at least ``min_rows``
 rows and falls back to the all-genre median otherwise; each fallback is counted in
 ``fallbacks`` (keyed ``"genre|anchor|stem"``) so a report can say how often it happened. A
-pair (anchor, stem) never seen in training is an error, not a guess.
+pair (anchor, stem) never seen with that anchor in training is derived from pairs that were:
+offsets are level differences, so ``offset(a, s) = -offset(s, a)`` and, through any pivot stem
+``p`` measured against both, ``offset(a, s) = offset(p, s) - offset(p, a)`` (counted as a
+fallback too). Only a stem never measured at all is an error, not a guess.
 """
 
 import math
@@ -88,10 +91,23 @@ class GenreNorms:
         if cell is not None and cell["n"] >= self.min_rows:
             return cell["median"]
         pair = self.overall.get(_key(anchor, stem))
-        if pair is None:
+        value = pair["median"] if pair is not None else self._derived_offset(anchor, stem)
+        if value is None:
             raise KeyError(f"no norm for {stem} against the anchor {anchor}: not in the training rows")
         self.fallbacks[_key(genre_key(genre), anchor, stem)] += 1
-        return pair["median"]
+        return value
+
+    def _derived_offset(self, anchor, stem):
+        """Offset of ``stem`` against ``anchor`` from the inverse pair or through a pivot stem."""
+        inverse = self.overall.get(_key(stem, anchor))
+        if inverse is not None:
+            return -inverse["median"]
+        for key, cell in self.overall.items():
+            pivot, other = key.split("|")
+            to_anchor = self.overall.get(_key(pivot, anchor))
+            if other == stem and to_anchor is not None:
+                return cell["median"] - to_anchor["median"]
+        return None
 
     def to_dict(self):
         """A JSON-ready dict (fallback counts are run statistics and are not saved)."""

@@ -45,9 +45,16 @@ def test_a_genre_without_a_cell_falls_back_to_the_all_genre_median_and_counts_it
     assert norms.fallbacks["rock|vocals|other"] == 1
 
 
-def test_a_pair_never_seen_in_training_is_an_error(norms):
-    with pytest.raises(KeyError, match="drums against the anchor bass"):
-        norms.offset(genre="Rap", anchor="bass", stem="drums")
+def test_a_pair_never_seen_with_that_anchor_is_derived_through_a_pivot_stem(norms):
+    # overall medians: drums vs vocals -2.5, bass vs vocals -3.0, so drums vs bass = +0.5
+    assert norms.offset(genre="Rap", anchor="bass", stem="drums") == pytest.approx(0.5)
+    assert norms.offset(genre="Rap", anchor="drums", stem="vocals") == pytest.approx(2.5)
+    assert norms.fallbacks["rap|bass|drums"] == 1
+
+
+def test_a_stem_never_measured_in_training_is_an_error(norms):
+    with pytest.raises(KeyError, match="piano against the anchor vocals"):
+        norms.offset(genre="Rap", anchor="vocals", stem="piano")
 
 
 def test_norms_survive_a_json_round_trip(norms):
