@@ -75,9 +75,9 @@ class QueueWorker:
         return self.process.poll() is None
 
     def stop(self):
-        """SIGTERM the cluster's process group (a clean django-q shutdown), SIGKILL if it lingers."""
+        """SIGTERM the cluster (it stops its processes cleanly), then SIGKILL whatever is left of its group."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
