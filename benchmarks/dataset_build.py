@@ -27,10 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _peak_mib():
+def _usage():
+    """Peak resident memory (MiB) and CPU seconds of this process and of its finished children."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "peak_mib": own.ru_maxrss / 1024,
+        "children_peak_mib": children.ru_maxrss / 1024,
+        "cpu_seconds": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+    }
 
 
 def child_decode(corpus):
@@ -38,29 +45,38 @@ def child_decode(corpus):
 
     from modelgen.corpus import open_corpus
 
+    songs = open_corpus(corpus)
+    before = _usage()["cpu_seconds"]
     start = time.perf_counter()
-    frames = 0
-    for song in open_corpus(corpus):
+    for song in songs:
         for path in song.stem_paths.values():
-            audio, _ = soundfile.read(path, dtype="float32", always_2d=True)
-            frames += audio.shape[0]
-    return {"seconds": time.perf_counter() - start, "peak_mib": _peak_mib()}
+            soundfile.read(path, dtype="float32", always_2d=True)
+    usage = _usage()
+    return {**usage, "seconds": time.perf_counter() - start, "cpu_seconds": usage["cpu_seconds"] - before}
 
 
 def child_build(corpus, out, jobs, audio_format):
-    import resource
-
     from modelgen.dataset import DatasetConfig, build_dataset
 
+    before = _usage()["cpu_seconds"]
     start = time.perf_counter()
     stats = build_dataset(corpus, out, config=DatasetConfig(seed=1, audio_format=audio_format), jobs=jobs)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = _usage()
     return {
+        **usage,
         "seconds": time.perf_counter() - start,
-        "peak_mib": _peak_mib(),
-        "children_peak_mib": children,
+        "cpu_seconds": usage["cpu_seconds"] - before,
+        "steps": stats["seconds"],
         "scenarios": stats["scenarios"],
     }
+
+
+def child_synth(corpus, songs, seconds):
+    from modelgen.synthetic import write_synthetic_corpus
+
+    start = time.perf_counter()
+    write_synthetic_corpus(corpus, songs=songs, seconds=seconds, seed=1)
+    return {"seconds": time.perf_counter() - start}
 
 
 def child_loudness(corpus):
@@ -72,13 +88,13 @@ def child_loudness(corpus):
 
     stems = [song.read(stem) for song in open_corpus(corpus) for stem in song.stem_paths]
     rate = 44_100
-    start = time.perf_counter()
+    start = time.process_time()
     ours = [integrated_loudness(stem, rate) for stem in stems]
-    fast = time.perf_counter() - start
+    fast = time.process_time() - start
     meter = pyloudnorm.Meter(rate)
-    start = time.perf_counter()
+    start = time.process_time()
     reference = [meter.integrated_loudness(stem.astype(np.float64)) for stem in stems]
-    slow = time.perf_counter() - start
+    slow = time.process_time() - start
     pairs = [(a, b) for a, b in zip(ours, reference) if a is not None and np.isfinite(b)]
     return {
         "loudness_seconds": fast,
@@ -111,17 +127,16 @@ def main():
             "decode": lambda: child_decode(rest[0]),
             "build": lambda: child_build(rest[0], rest[1], int(rest[2]), rest[3]),
             "loudness": lambda: child_loudness(rest[0]),
+            "synth": lambda: child_synth(rest[0], int(rest[1]), float(rest[2])),
         }[kind]()
         print(json.dumps(result))
         return
 
-    from modelgen.synthetic import write_synthetic_corpus
-
+    # Every step runs in a child process, and this one stays small: Linux keeps a process's peak
+    # memory across fork and exec, so a large parent would inflate every child's figure.
     with tempfile.TemporaryDirectory(prefix="mixadvice-bench-") as folder:
         corpus = Path(folder) / "corpus"
-        start = time.perf_counter()
-        write_synthetic_corpus(corpus, songs=args.songs, seconds=args.seconds, seed=1)
-        synth = time.perf_counter() - start
+        synth = run_child("synth", corpus, args.songs, args.seconds)["seconds"]
         audio_seconds = args.songs * args.seconds
         decode = run_child("decode", corpus)
         one = run_child("build", corpus, Path(folder) / "one", 1, "flac")
@@ -129,31 +144,31 @@ def main():
         many = run_child("build", corpus, Path(folder) / "many", args.jobs, "flac") if args.jobs > 1 else None
         loud = run_child("loudness", corpus)
 
-    print(f"corpus: {args.songs} songs x {args.seconds:g} s = {audio_seconds:g} s of 4-stem audio")
-    print(f"synthetic corpus written in {synth:.2f} s")
     print(
-        f"decode (soundfile, every stem once): {decode['seconds']:.3f} s = "
-        f"{audio_seconds / decode['seconds']:.0f}x real time"
+        f"corpus: {args.songs} songs x {args.seconds:g} s = {audio_seconds:g} s of 4-stem audio "
+        f"(written in {synth:.2f} s)"
     )
+    print("times are wall (CPU) seconds; real-time factors use CPU seconds, i.e. per core")
     print(
-        f"build, 1 worker: {one['seconds']:.2f} s for {one['scenarios']} scenarios = "
-        f"{one['seconds'] / decode['seconds']:.1f}x the decode cost (target <= 3x); "
-        f"{audio_seconds / one['seconds']:.0f}x real time per core (target >= 200x); "
-        f"peak memory {one['peak_mib']:.0f} MiB"
+        f"decode, every stem once with soundfile: {decode['seconds']:.3f} ({decode['cpu_seconds']:.3f}) s "
+        f"= {audio_seconds / decode['cpu_seconds']:.0f}x real time"
     )
-    print(
-        f"build, 1 worker, WAV stimuli: {wav['seconds']:.2f} s = "
-        f"{wav['seconds'] / decode['seconds']:.1f}x the decode cost; "
-        f"{audio_seconds / wav['seconds']:.0f}x real time per core"
-    )
+    for label, run in (("FLAC stimuli", one), ("WAV stimuli", wav)):
+        steps = ", ".join(f"{step} {value:.2f}" for step, value in run["steps"].items())
+        print(
+            f"build, 1 worker, {label}: {run['seconds']:.2f} ({run['cpu_seconds']:.2f}) s for "
+            f"{run['scenarios']} scenarios = {run['cpu_seconds'] / decode['cpu_seconds']:.1f}x the decode "
+            f"cost (target <= 3x); {audio_seconds / run['cpu_seconds']:.0f}x real time per core "
+            f"(target >= 200x); peak memory {run['peak_mib']:.0f} MiB; wall s by step: {steps}"
+        )
     if many:
         print(
-            f"build, {args.jobs} workers: {many['seconds']:.2f} s wall = "
-            f"{audio_seconds / many['seconds']:.0f}x real time; peak memory main {many['peak_mib']:.0f} MiB, "
-            f"largest worker {many['children_peak_mib']:.0f} MiB"
+            f"build, {args.jobs} workers, FLAC: {many['seconds']:.2f} ({many['cpu_seconds']:.2f}) s = "
+            f"{audio_seconds / many['seconds']:.0f}x real time wall; peak memory main process "
+            f"{many['peak_mib']:.0f} MiB, largest worker {many['children_peak_mib']:.0f} MiB"
         )
     print(
-        f"integrated loudness of every stem: loudness {loud['loudness_seconds']:.3f} s "
+        f"integrated loudness of every stem (CPU s): loudness {loud['loudness_seconds']:.3f} s "
         f"({audio_seconds / loud['loudness_seconds']:.0f}x real time), pyloudnorm "
         f"{loud['pyloudnorm_seconds']:.3f} s ({audio_seconds / loud['pyloudnorm_seconds']:.0f}x); "
         f"loudness is {loud['pyloudnorm_seconds'] / loud['loudness_seconds']:.1f}x faster, "

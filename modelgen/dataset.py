@@ -20,6 +20,7 @@ song length. The same corpus, config and seed give the same audio files, bit for
 import dataclasses
 import json
 import shutil
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -143,9 +144,15 @@ def _song_fingerprint(song):
 
 
 def _analyse_task(song, config, path):
-    """Worker: analyse one song unless a matching analysis is on disk; return its path."""
+    """Worker: analyse one song unless a matching analysis is on disk (saved at ``path``); return it."""
     fingerprint = json.loads(json.dumps(_song_fingerprint(song)))
-    settings = {**config.to_dict(), "split": song.split, "genre": song.genre, "licence": song.licence}
+    settings = {
+        **config.to_dict(),
+        "split": song.split,
+        "genre": song.genre,
+        "licence": song.licence,
+        "tempo_bpm": song.tempo_bpm,
+    }
     if path.is_file():
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("fingerprint") == fingerprint and cached.get("settings") == settings:
@@ -318,7 +325,9 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
     Returns
     -------
     dict
-        The stats written to ``stats.json`` plus ``out`` (the dataset folder).
+        The stats written to ``stats.json`` plus ``out`` (the dataset folder) and ``seconds``
+        (wall time of each step: analyse, plan, render, assemble; not saved, so that files
+        stay identical between runs).
     """
     config = config or DatasetConfig()
     if jobs < 1:
@@ -333,7 +342,9 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
         (_analyse_task, (song, config.scenarios, work / "analysis" / f"{slug(song.name)}.json"))
         for song in songs
     ]
+    clock = [time.perf_counter()]
     analyses = _run(analysis_tasks, jobs, "analyse", progress)
+    clock.append(time.perf_counter())
     plan = plan_scenarios(analyses, config.scenarios, config.seed)
     scenarios = plan["scenarios"]
     if not scenarios:
@@ -362,10 +373,12 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
                 ),
             )
         )
+    clock.append(time.perf_counter())
     rendered = {}
     for results in _run(render_tasks, jobs, "render", progress):
         rendered.update(results)
 
+    clock.append(time.perf_counter())
     entries = [_manifest_scenario(scenario, rendered[scenario["id"]]) for scenario in scenarios]
     provenance = {
         "corpus": str(Path(corpus_dir).resolve().name),
@@ -400,7 +413,10 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
     if out.exists():
         out.rmdir()
     work.rename(out)
-    return {**stats, "out": str(out)}
+    clock.append(time.perf_counter())
+    steps = ("analyse", "plan", "render", "assemble")
+    seconds = {step: round(end - start, 3) for step, start, end in zip(steps, clock, clock[1:])}
+    return {**stats, "out": str(out), "seconds": seconds}
 
 
 def _write_json(path, obj):
