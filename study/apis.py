@@ -119,7 +119,8 @@ class TrialStateApi(ParticipantApi):
     def get(self, request, code, trial_id):
         participant = participant_for_request(request, code)
         trial = selectors.trial_get_for(participant, trial_id)
-        return Response(self.OutputSerializer(selectors.trial_state_for(trial)).data)
+        # trial_state_for returns JSON-ready data in the OutputSerializer's shape (see the schema).
+        return Response(selectors.trial_state_for(trial))
 
 
 class TrialSubmitApi(ParticipantApi):
@@ -144,14 +145,17 @@ class TrialSubmitApi(ParticipantApi):
     def post(self, request, code, trial_id):
         _limit_body(request, MAX_SUBMIT_BYTES)
         participant = participant_for_request(request, code)
-        trial = selectors.trial_get_for(participant, trial_id)
+        trial = selectors.trial_get_for(participant, trial_id, with_item=False)
         data = _validated(self.InputSerializer, request.data)
         try:
             trial = services.trial_submit(trial=trial, **data)
         except services.StudyRuleError as error:
             raise _rule_broken(error) from None
-        following = selectors.trial_next_for(participant)
-        output = {"trial": trial.pk, "state": trial.state, "next_trial": following.pk if following else None}
+        output = {
+            "trial": trial.pk,
+            "state": trial.state,
+            "next_trial": selectors.trial_next_id_for(participant),
+        }
         return Response(self.OutputSerializer(output).data)
 
 
@@ -178,7 +182,7 @@ class TrialEventsApi(ParticipantApi):
     def post(self, request, code, trial_id):
         _limit_body(request, MAX_EVENTS_BYTES)
         participant = participant_for_request(request, code)
-        trial = selectors.trial_get_for(participant, trial_id)
+        trial = selectors.trial_get_for(participant, trial_id, with_item=False)
         data = _validated(self.InputSerializer, request.data)
         try:
             stored = services.playback_events_record(trial=trial, events=data["events"])

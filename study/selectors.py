@@ -86,13 +86,27 @@ def trial_next_for(participant):
     return trials_for(participant).exclude(state=Trial.State.SUBMITTED).first()
 
 
-def trial_get_for(participant, trial_id):
-    """The participant's trial ``trial_id``; Http404 for anyone else's or an unknown id."""
+def trial_next_id_for(participant):
+    """The id of the first trial not yet submitted, or None (one light query)."""
+    return (
+        participant.trials.exclude(state=Trial.State.SUBMITTED)
+        .order_by("position")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def trial_get_for(participant, trial_id, *, with_item=True):
+    """The participant's trial ``trial_id``; Http404 for anyone else's or an unknown id.
+
+    ``with_item=False`` skips loading the item and scenario (for callers that only write).
+    """
     try:
         trial_id = int(trial_id)
     except (TypeError, ValueError):
         raise Http404("No such trial.") from None
-    trial = trials_for(participant).filter(pk=trial_id).first()
+    trials = trials_for(participant) if with_item else participant.trials.all()
+    trial = trials.filter(pk=trial_id).first()
     if trial is None:
         raise Http404("No such trial.")
     return trial
