@@ -127,3 +127,45 @@ def test_compressed_musdb_without_the_musdb_package_says_how_to_install_it(tmp_p
     (tmp_path / "train" / "A - B.stem.mp4").write_bytes(b"\0")
     with pytest.raises(CorpusError, match="pip install musdb"):
         open_corpus(tmp_path)
+
+
+class FakeTrack:
+    """Stands in for musdb.audio_classes.Track (the optional package is an outside boundary)."""
+
+    rate = 44_100
+    samples = 3 * 44_100
+
+    def __init__(self, path, is_wav, stem_id):
+        self.stem_id = stem_id
+
+    def load_audio(self, path, stem_id, start, duration):
+        return np.full((round(duration * self.rate), 2), stem_id / 10, np.float32)
+
+
+@pytest.fixture
+def fake_musdb(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("musdb")
+    module.audio_classes = types.SimpleNamespace(Track=FakeTrack)
+    monkeypatch.setitem(sys.modules, "musdb", module)
+    monkeypatch.setattr("modelgen.corpus.shutil.which", lambda name: "/usr/bin/ffmpeg")
+    return module
+
+
+def test_compressed_musdb_songs_are_read_stem_by_stem_through_musdb(fake_musdb, tmp_path):
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "AM Contra - Heart Peripheral.stem.mp4").write_bytes(b"\0")
+    song = open_corpus(tmp_path)[0]
+    assert (song.name, song.split, song.frames) == ("AM Contra - Heart Peripheral", "test", 3 * SR)
+    assert song.read("bass", start=SR, frames=SR // 2).shape == (SR // 2, 2)
+    assert song.read("vocals", start=0, frames=10)[0, 0] == pytest.approx(0.4)
+
+
+def test_compressed_musdb_without_ffmpeg_says_so(fake_musdb, monkeypatch, tmp_path):
+    monkeypatch.setattr("modelgen.corpus.shutil.which", lambda name: None)
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "A - B.stem.mp4").write_bytes(b"\0")
+    with pytest.raises(CorpusError, match="need ffmpeg, which is not installed"):
+        open_corpus(tmp_path)
