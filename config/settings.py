@@ -119,6 +119,9 @@ LOGIN_URL = "admin:login"
 # Request size limits (uploads of stems are handled by the advisor with its own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
+# Listening study: how many participant sessions one client address may start (DRF rate syntax).
+MIXADVICE_SESSION_START_RATE = env_str("MIXADVICE_SESSION_START_RATE", "60/hour")
+
 # The advisor page ("try the advisor"): who may use it, what it accepts, which advisor answers.
 # Paths left unset are looked up under DATA_DIR when a request needs them (see docs/advisor.md).
 MIXADVICE_ADVISOR_PUBLIC = env_bool("MIXADVICE_ADVISOR_PUBLIC", True)

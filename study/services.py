@@ -218,12 +218,12 @@ def participant_start(
 ) -> Participant:
     """Start a participant in an open study, or return the active one for a reused recruiter id.
 
+    A participant who started before the study closed can still come back with the same id.
+
     Only the study's ``recruitment_parameters`` are kept from ``external_ids``; the first of
     them identifies a recruiter participant, so the same id never starts a second session
     (a database constraint backs this up). Stores a pseudonymous code and those ids only.
     """
-    if study.status != Study.Status.OPEN:
-        raise StudyRuleError(f"Study {study.slug!r} is {study.status}, not open to participants.")
     ids = _external_ids_clean(study, external_ids or {})
     recruiter_id = ids.get(study.recruiter_id_parameter, "")
     if recruiter_id:
@@ -234,6 +234,8 @@ def participant_start(
         )
         if existing is not None:
             return existing
+    if study.status != Study.Status.OPEN:
+        raise StudyRuleError(f"Study {study.slug!r} is {study.status}, not open to participants.")
     try:
         with transaction.atomic():
             return Participant.objects.create(

@@ -36,10 +36,12 @@ def test_a_reused_recruiter_id_returns_the_same_participant(study):
 
 
 @pytest.mark.django_db
-def test_a_closed_study_refuses_new_participants():
-    study = StudyFactory(status="closed")
+def test_a_closed_study_refuses_new_participants_but_lets_started_ones_back(study):
+    started = services.participant_start(study=study, external_ids={"PROLIFIC_PID": "early"})
+    services.study_close(study=study)
     with pytest.raises(services.StudyRuleError, match="not open"):
-        services.participant_start(study=study, external_ids={})
+        services.participant_start(study=study, external_ids={"PROLIFIC_PID": "late"})
+    assert services.participant_start(study=study, external_ids={"PROLIFIC_PID": "early"}).pk == started.pk
 
 
 @pytest.mark.django_db
