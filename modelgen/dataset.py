@@ -398,7 +398,10 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
         contracts.write_jsonl("dataset_record", work / f"{split}.jsonl", records[split])
 
     norms = plan["norms"].to_dict() if plan["norms"] is not None else None
-    _write_json(work / "norms.json", {"rows": len(plan["norm_rows"]), "norms": norms})
+    _write_json(
+        work / "norms.json",
+        {"schema_version": contracts.SCHEMA_VERSION, "rows": len(plan["norm_rows"]), "norms": norms},
+    )
     stats = dataset_stats(entries, plan["hybrids_skipped"])
     _write_json(work / "stats.json", stats)
     _write_json(work / "config.json", {**config.to_dict(), "provenance": provenance})
