@@ -348,9 +348,12 @@ def build_dataset(corpus_dir, out_dir, *, config=None, jobs=1, progress=False):
     plan = plan_scenarios(analyses, config.scenarios, config.seed)
     scenarios = plan["scenarios"]
     if not scenarios:
+        shutil.rmtree(work)
+        shortest = min(song.seconds for song in songs)
         raise DatasetError(
-            f"{corpus_dir}: no segment has an active anchor and another active stem; "
-            "check the corpus or lower scenarios.min_active_ratio"
+            f"{corpus_dir}: no scenario: no {config.scenarios.segment_seconds:g} s segment has an active "
+            f"anchor and another active stem (shortest song {shortest:.1f} s); use longer songs, a "
+            "shorter scenarios.segment_seconds or a lower scenarios.min_active_ratio"
         )
 
     units = {}

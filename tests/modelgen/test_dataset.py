@@ -243,6 +243,13 @@ def test_a_bad_corpus_names_the_problem_and_writes_nothing(make, message, tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus"]
 
 
+def test_a_corpus_too_short_for_one_segment_is_refused_and_leaves_nothing(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", songs=1, seconds=5, seed=1)
+    with pytest.raises(DatasetError, match=r"no scenario: no 10 s segment .* \(shortest song 5.0 s\)"):
+        build_dataset(corpus, tmp_path / "out", config=DatasetConfig())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus"]
+
+
 def test_an_existing_dataset_is_not_overwritten(corpus, dataset):
     with pytest.raises(DatasetError, match="not empty"):
         build_dataset(corpus, dataset, config=DatasetConfig())
