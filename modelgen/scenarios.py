@@ -42,6 +42,8 @@ from modelgen.corrections import INTENSITY_CLASSES, STEMS, intensity_class, prom
 
 ANCHOR_STRATEGIES = ("vocals-first", "fixed-priority", "loudest", "random")
 FLAW_COUNTS = ("0", "1", "2+")
+MAX_REDRAWS = 20
+"""Draws tried for a scenario that differs from the segment's earlier ones (the last is kept)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ def plan_song(analysis, config, run_seed):
     rate = analysis["sample_rate"]
     for segment in analysis["segments"]:
         stats = segment["stems"]
+        drawn = set()
         for draw in range(config.scenarios_per_segment):
             scenario_id = f"{slug(analysis['song'])}-s{segment['index']:03d}-{draw}"
             seed = derive_seed(run_seed, scenario_id)
@@ -256,7 +259,11 @@ def plan_song(analysis, config, run_seed):
             if anchor is None:
                 break
             candidates = [stem for stem in prompt_order(anchor)[1:] if stats[stem]["active"]]
-            offsets, count_class = draw_offsets(candidates, config, rng)
+            for _ in range(MAX_REDRAWS):  # a segment never holds the same scenario twice
+                offsets, count_class = draw_offsets(candidates, config, rng)
+                if (anchor, tuple(sorted(offsets.items()))) not in drawn:
+                    break
+            drawn.add((anchor, tuple(sorted(offsets.items()))))
             start_s = round(segment["start_frame"] / rate, 6)
             base = {
                 "song": analysis["song"],

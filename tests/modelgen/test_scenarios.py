@@ -98,6 +98,16 @@ def test_stems_are_in_prompt_order_with_the_anchor_first(many):
     assert all(s["stems"][0] == s["anchor"] and sorted(s["stems"]) == sorted(STEMS) for s in many)
 
 
+def test_a_segment_never_holds_the_same_scenario_twice():
+    config = ScenarioConfig(scenarios_per_segment=3, flaw_mix={"0": 0.5, "1": 0.5})
+    scenarios = plan_song(analysis("A - B", segments=20), config, 0)
+    by_segment = {}
+    for s in scenarios:
+        key = (s["anchor"], tuple(sorted(s["gains_db"].items())))
+        assert key not in by_segment.setdefault(s["render_group"], set())
+        by_segment[s["render_group"]].add(key)
+
+
 def test_the_same_seed_plans_the_same_scenarios_and_another_seed_does_not():
     song = analysis("A - B")
     config = ScenarioConfig()
