@@ -2,9 +2,10 @@
 
 Nothing is uploaded. The folder holds the adapter files at the top (as a peft adapter repository
 expects), ``README.md`` (the model card), ``training/`` (the run's config and metrics),
-``evaluation/`` (when an ``evaluate_advice`` folder is given) and ``dataset/`` (the dataset's
-annotations: manifest, chat records, norms — no audio, because most MUSDB18 songs may not be
-redistributed; the dataset build's render script recreates audio from the user's own copy).
+``evaluation/`` (when an ``evaluate_advice`` folder is given) and ``dataset/``: the dataset
+export of :func:`modelgen.hf_export.export_dataset` (a ``datasets`` copy with its card; audio
+only for songs whose licence allows it, plus a script that renders the rest from the user's own
+MUSDB18-HQ).
 """
 
 import json
@@ -12,7 +13,6 @@ import shutil
 from pathlib import Path
 
 LICENCE = "cc-by-nc-sa-4.0"
-DATASET_FILES = ("manifest.json", "train.jsonl", "valid.jsonl", "test.jsonl", "norms.json")
 
 
 class ReleaseError(ValueError):
@@ -74,7 +74,8 @@ other stems offset by 3–12 dB; the target is the inverse offset written as adv
 sha256 `{dataset_sha256}`; code commit `{config.get("git_commit")}`.
 Training: {metrics["steps"]} steps, final training loss {metrics["train_loss"]:.4f}, validation loss
 {metrics["valid_loss"] if metrics["valid_loss"] is None else f"{metrics['valid_loss']:.4f}"}.
-The dataset annotations are in `dataset/`; audio is not included (see Licence).
+The dataset export is in `dataset/` (its own card says which audio it includes and how to
+render the rest).
 
 ## Licence
 The adapter is released under {LICENCE.upper()}, following the terms of MUSDB18/MUSDB18-HQ,
@@ -101,6 +102,7 @@ levels, not EQ, dynamics or space.
 def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None):
     """Write the release folder; returns its path. The previous folder, if any, is replaced."""
     from modelgen.contracts import load_manifest
+    from modelgen.hf_export import export_dataset
     from modelgen.run_folder import dataset_hash, replace_folder
 
     run_dir, dataset_dir = Path(run_dir), Path(dataset_dir)
@@ -134,7 +136,7 @@ def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None):
             for name in ("table.md", "summary.json", "summary.csv"):
                 if (Path(evaluation_dir) / name).is_file():
                     shutil.copy2(Path(evaluation_dir) / name, folder / "evaluation" / name)
-        export_dataset_annotations(dataset_dir, folder / "dataset")
+        export_dataset(dataset_dir, folder / "dataset")
         (folder / "README.md").write_text(
             model_card(
                 config=config,
@@ -147,14 +149,3 @@ def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None):
         )
 
     return replace_folder(out_dir, write)
-
-
-def export_dataset_annotations(dataset_dir, out_dir):
-    """Copy the dataset's annotation files (no audio) into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True)
-    for name in DATASET_FILES:
-        source = Path(dataset_dir) / name
-        if source.is_file():
-            shutil.copy2(source, out_dir / name)
-    return out_dir

@@ -11,9 +11,14 @@ the 7B model. Its parts:
   model-input clip of the dataset rounded up to whole seconds (Qwen2-Audio uses 30 s), which keeps
   the encoder small; ``max_source_positions = nb_max_frames // 2`` as the encoder requires;
 - a two-layer Whisper-style encoder and a two-layer Qwen2 decoder with ``hidden_size`` 64 (the
-  smallest width bitsandbytes quantises: 4-bit layers need at least 64 input features).
+  smallest width bitsandbytes quantises: 4-bit layers need at least 64 input features);
+- a short text-only warm-up (``pretrain_steps``) of the decoder on the training split's answers,
+  so that, like a real base model, it already writes the language of the advice before it is
+  fine-tuned. It never hears audio there: the audio encoder and projector stay random, and
+  linking the words to the sound is left to fine-tuning. Valid and test answers are not used.
 
-The model knows nothing until trained; its advice is only as good as a few CPU minutes allow.
+The model knows no acoustics until fine-tuned; its advice is only as good as a few CPU minutes
+allow.
 """
 
 import json
@@ -77,6 +82,10 @@ class TinyModelConfig:
     audio_ffn_dim: int = 64
     chunk_length_s: int | None = None
     """Feature-extractor window in seconds; None = the dataset's longest clip, rounded up."""
+    pretrain_steps: int = 200
+    """Text-only warm-up steps of the decoder on the training answers (0: purely random weights)."""
+    pretrain_batch_size: int = 16
+    pretrain_learning_rate: float = 5e-3
     seed: int = 0
 
     def __post_init__(self):
@@ -93,6 +102,8 @@ class TinyModelConfig:
             raise ValueError("audio_d_model must be a multiple of audio_heads")
         if self.chunk_length_s is not None and not 1 <= self.chunk_length_s <= 30:
             raise ValueError("chunk_length_s must be between 1 and 30 seconds")
+        if self.pretrain_steps < 0 or self.pretrain_batch_size < 1 or self.pretrain_learning_rate <= 0:
+            raise ValueError("pretrain_steps must be >= 0, batch size >= 1 and learning rate > 0")
 
     @classmethod
     def from_dict(cls, values):
@@ -103,12 +114,12 @@ class TinyModelConfig:
         return cls(**values)
 
 
-def dataset_texts(dataset_dir):
-    """Yield every text of every chat record (all splits) of a dataset folder."""
+def dataset_texts(dataset_dir, splits=SPLITS):
+    """Yield every text of every chat record of ``splits`` of a dataset folder."""
     from modelgen.contracts import iter_jsonl
 
     dataset_dir = Path(dataset_dir)
-    for split in SPLITS:
+    for split in splits:
         path = dataset_dir / f"{split}.jsonl"
         if not path.is_file():
             continue
@@ -232,6 +243,7 @@ def build_tiny_model(dataset_dir, out_dir, config=None):
     )
     torch.manual_seed(config.seed)
     model = Qwen2AudioForConditionalGeneration(model_config)
+    warmup_loss = pretrain_text(model, processor, dataset_dir, config)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, do_sample=False
     )
@@ -240,7 +252,10 @@ def build_tiny_model(dataset_dir, out_dir, config=None):
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
         (folder / "tiny_model.json").write_text(
-            json.dumps({"tiny_model": asdict(config), "chunk_length_s": chunk}, indent=1)
+            json.dumps(
+                {"tiny_model": asdict(config), "chunk_length_s": chunk, "pretrain_loss": warmup_loss},
+                indent=1,
+            )
         )
 
     replace_folder(out_dir, write)
@@ -249,7 +264,58 @@ def build_tiny_model(dataset_dir, out_dir, config=None):
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": len(tokenizer),
         "chunk_length_s": chunk,
+        "pretrain_loss": warmup_loss,
     }
+
+
+def training_answers(dataset_dir):
+    """The training split's answers as assistant turns (``<|im_start|>assistant ... <|im_end|>``)."""
+    from modelgen.contracts import iter_jsonl
+
+    path = Path(dataset_dir) / "train.jsonl"
+    if not path.is_file():
+        return []
+    answers = []
+    for record in iter_jsonl("dataset_record", path):
+        for message in record["messages"]:
+            if message["role"] == "assistant":
+                text = "".join(c["text"] for c in message["content"] if c["type"] == "text")
+                answers.append(f"<|im_start|>assistant\n{text}<|im_end|>")
+    return answers
+
+
+def pretrain_text(model, processor, dataset_dir, config):
+    """Warm up the decoder (next-token loss on the training answers); return the last loss.
+
+    Returns None when there is nothing to train on or ``config.pretrain_steps`` is 0.
+    """
+    import torch
+
+    chats = training_answers(dataset_dir)
+    if not chats or config.pretrain_steps == 0:
+        return None
+    tokenizer = processor.tokenizer
+    tokenizer.padding_side = "right"
+    generator = torch.Generator().manual_seed(config.seed)
+    parameters = [
+        p for n, p in model.named_parameters() if not n.startswith(("model.audio_tower", "model.multi"))
+    ]
+    optimiser = torch.optim.AdamW(parameters, lr=config.pretrain_learning_rate)
+    model.train()
+    loss = None
+    for _ in range(config.pretrain_steps):
+        picks = torch.randint(len(chats), (config.pretrain_batch_size,), generator=generator).tolist()
+        batch = tokenizer(
+            [chats[i] for i in picks], return_tensors="pt", padding=True, add_special_tokens=False
+        )
+        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        loss = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+    tokenizer.padding_side = "left"
+    model.eval()
+    return round(loss.item(), 4)
 
 
 def _with_vocabulary_hints(texts):

@@ -19,6 +19,7 @@ SAMPLE_RATE = 16_000
 CLIP_SECONDS = 2.0
 FREQUENCIES = {"vocals": 440.0, "drums": 90.0, "bass": 55.0, "other": 660.0}
 GENRES = ("pop", "rock")
+TINY_PRETRAIN_STEPS = 30
 
 
 def _clip(stem, gain_db, seed):
@@ -141,9 +142,10 @@ def small_dataset(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(small_dataset, tmp_path_factory):
     """Path of a tiny Qwen2-Audio built from ``small_dataset`` (once per session)."""
-    from modelgen.tiny import build_tiny_model
+    from modelgen.tiny import TinyModelConfig, build_tiny_model
 
-    return build_tiny_model(small_dataset, tmp_path_factory.mktemp("models") / "tiny")["path"]
+    config = TinyModelConfig(pretrain_steps=TINY_PRETRAIN_STEPS)
+    return build_tiny_model(small_dataset, tmp_path_factory.mktemp("models") / "tiny", config)["path"]
 
 
 @pytest.fixture(scope="session")

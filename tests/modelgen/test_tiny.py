@@ -1,6 +1,7 @@
 """The tiny Qwen2-Audio is a real checkpoint: processor, chat template, forward, generate."""
 
 import json
+import math
 
 import pytest
 
@@ -47,6 +48,11 @@ def test_encoder_positions_match_the_feature_window(tiny_model, tiny_processor):
     assert config["text_config"]["hidden_size"] >= 64
 
 
+def test_text_warm_up_teaches_the_decoder_the_advice_language(tiny_model, tiny_processor):
+    saved = json.loads((tiny_model / "tiny_model.json").read_text())
+    assert saved["pretrain_loss"] < 0.8 * math.log(len(tiny_processor.tokenizer))
+
+
 def test_tiny_config_refuses_a_width_bitsandbytes_cannot_quantise():
     with pytest.raises(ValueError, match="64 input features"):
         TinyModelConfig(hidden_size=32, num_attention_heads=4)
@@ -63,7 +69,17 @@ def test_build_tiny_model_command_writes_a_loadable_checkpoint(small_dataset, tm
 
     from modelgen.model_loading import load_base_model
 
-    call_command("build_tiny_model", "--dataset", str(small_dataset), "--out", str(tmp_path / "tiny"))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"pretrain_steps": 2, "vocab_size": 400}))
+    call_command(
+        "build_tiny_model",
+        "--dataset",
+        str(small_dataset),
+        "--out",
+        str(tmp_path / "tiny"),
+        "--config",
+        str(config),
+    )
     assert "built a tiny Qwen2-Audio" in capsys.readouterr().out
     model = load_base_model(tmp_path / "tiny")
     assert model.config.model_type == "qwen2_audio"

@@ -10,7 +10,8 @@ from modelgen.tiny import TinyModelConfig, build_tiny_model
 class Command(BaseCommand):
     help = (
         "Build a tiny Qwen2-Audio (tokenizer trained on the dataset's text, 128-bin Whisper features, "
-        "two-layer encoder and decoder) and save it like a real checkpoint."
+        "two-layer encoder and decoder warmed up on the training answers' text) and save it like a "
+        "real checkpoint."
     )
 
     def add_arguments(self, parser):
@@ -29,5 +30,6 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         self.stdout.write(
             f"built a tiny Qwen2-Audio ({result['parameters']:,} parameters, vocabulary "
-            f"{result['vocab_size']}, {result['chunk_length_s']} s audio window) in {out}"
+            f"{result['vocab_size']}, {result['chunk_length_s']} s audio window, text warm-up loss "
+            f"{result['pretrain_loss']}) in {out}"
         )
