@@ -245,7 +245,7 @@ class ParticipantAdmin(admin.ModelAdmin):
         for participant in queryset:
             services.participant_withdraw(participant=participant)
             services.audit_log_record(
-                actor=request.user, action="participant_withdraw_by_researcher", target=participant.code
+                actor=request.user, action="participant_withdraw_by_researcher", target=participant.pseudonym
             )
 
 

@@ -8,6 +8,7 @@ with a message that says what is wrong. Researcher actions are written to :class
 import json
 import math
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,6 +35,7 @@ RESEARCHER_GROUP = "researcher"
 MAX_EVENTS_PER_BATCH = 500
 MAX_FEEDBACK_CHARS = 5000
 MAX_ANSWER_CHARS = 5000
+ACTIVITY_RESOLUTION = timedelta(seconds=60)
 
 State = Participant.State
 
@@ -471,8 +473,14 @@ def trial_submit(*, trial: Trial, ratings: dict[str, int], feedback: str, listen
     trial.started_at = trial.started_at or now
     trial.listened_seconds = float(listened_seconds)
     trial.save(update_fields=["state", "submitted_at", "started_at", "listened_seconds"])
-    Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
+    _activity_touch(participant, now)
     return trial
+
+
+def _activity_touch(participant: Participant, now):
+    """Record that the participant is active; at most one write a minute (the timeout is in hours)."""
+    if now - participant.last_active_at > ACTIVITY_RESOLUTION:
+        Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
 
 
 EVENT_FIELDS = {"kind", "state", "audio_time", "client_time", "detail"}
@@ -542,7 +550,7 @@ def playback_events_record(*, trial: Trial, events: list[dict]) -> int:
         Trial.objects.filter(pk=trial.pk, state=Trial.State.ASSIGNED).update(
             state=Trial.State.STARTED, started_at=now
         )
-    Participant.objects.filter(pk=trial.participant_id).update(last_active_at=now)
+    _activity_touch(trial.participant, now)
     return len(events)
 
 
@@ -616,7 +624,7 @@ def participant_withdraw(*, participant: Participant) -> Participant:
     AuditLog.objects.create(
         actor=None,
         action="participant_withdraw",
-        target=participant.code,
+        target=participant.pseudonym,
         details={"retained": retain, "consent_version": consent.document.version if consent else None},
     )
     return participant

@@ -197,7 +197,7 @@ def test_withdrawal_deletes_ratings_feedback_and_events_by_default(participant):
     assert not Rating.objects.filter(trial__participant=participant).exists()
     assert not PlaybackEvent.objects.filter(trial__participant=participant).exists()
     assert participant.background == {} and participant.external_ids == {}
-    assert AuditLog.objects.filter(action="participant_withdraw", target=participant.code).exists()
+    assert AuditLog.objects.filter(action="participant_withdraw", target=participant.pseudonym).exists()
 
 
 @pytest.mark.django_db
