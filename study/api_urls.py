@@ -21,14 +21,12 @@ urlpatterns = [
     path("studies/<slug:slug>/", apis.StudyStatusApi.as_view(), name="study-status"),
     path(
         "studies/<slug:slug>/ratings.csv",
-        apis.StudyRatingsApi.as_view(),
-        {"fmt": "csv"},
+        apis.StudyRatingsCsvApi.as_view(),
         name="study-ratings",
     ),
     path(
         "studies/<slug:slug>/ratings.json",
-        apis.StudyRatingsApi.as_view(),
-        {"fmt": "json"},
+        apis.StudyRatingsJsonApi.as_view(),
         name="study-ratings-json",
     ),
     path("studies/<slug:slug>/events.csv", apis.StudyEventsApi.as_view(), name="study-events"),

@@ -8,8 +8,9 @@ saying what is wrong.
 """
 
 from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -73,21 +74,40 @@ def _rule_broken(error):
 # ---------------------------------------------------------------- participant endpoints
 
 
+class ParticipantSessionScheme(OpenApiAuthenticationExtension):
+    """Documents the participant endpoints' authentication: the session cookie (code in the URL too)."""
+
+    target_class = "study.permissions.ParticipantSessionAuthentication"
+    name = "participantSession"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The participant's signed session; it must hold the code in the URL (else 404).",
+        }
+
+
 class ParticipantApi(APIView):
     authentication_classes = [ParticipantSessionAuthentication]
     permission_classes = [AllowAny]
 
 
 class TrialStateApi(ParticipantApi):
+    @extend_schema_serializer(component_name="TrialStateOutput")
     class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="TrialStateStem")
         class Stem(serializers.Serializer):
             name = serializers.CharField()
             url = serializers.CharField()
 
+        @extend_schema_serializer(component_name="TrialStatePlayerState")
         class PlayerState(serializers.Serializer):
             gains_db = serializers.DictField(child=serializers.FloatField())
             master_db = serializers.FloatField()
 
+        @extend_schema_serializer(component_name="TrialStateSaved")
         class Saved(serializers.Serializer):
             ratings = serializers.DictField(child=serializers.IntegerField())
             feedback = serializers.CharField(allow_blank=True)
@@ -124,6 +144,7 @@ class TrialStateApi(ParticipantApi):
 
 
 class TrialSubmitApi(ParticipantApi):
+    @extend_schema_serializer(component_name="TrialSubmitInput")
     class InputSerializer(serializers.Serializer):
         ratings = serializers.DictField(
             child=serializers.JSONField(), help_text=f"Each of {list(DIMENSION_NAMES)} -> score 1–5."
@@ -131,6 +152,7 @@ class TrialSubmitApi(ParticipantApi):
         feedback = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=False)
         listened_seconds = serializers.FloatField(min_value=0)
 
+    @extend_schema_serializer(component_name="TrialSubmitOutput")
     class OutputSerializer(serializers.Serializer):
         trial = serializers.IntegerField()
         state = serializers.CharField()
@@ -160,7 +182,9 @@ class TrialSubmitApi(ParticipantApi):
 
 
 class TrialEventsApi(ParticipantApi):
+    @extend_schema_serializer(component_name="TrialEventsInput")
     class InputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="TrialEventsEvent")
         class Event(serializers.Serializer):
             kind = serializers.CharField()
             state = serializers.CharField()
@@ -170,6 +194,7 @@ class TrialEventsApi(ParticipantApi):
 
         events = Event(many=True, max_length=services.MAX_EVENTS_PER_BATCH)
 
+    @extend_schema_serializer(component_name="TrialEventsOutput")
     class OutputSerializer(serializers.Serializer):
         stored = serializers.IntegerField()
 
@@ -208,6 +233,7 @@ def _include_simulated(request):
 
 
 class StudyStatusApi(ResearcherApi):
+    @extend_schema_serializer(component_name="StudyStatusOutput")
     class OutputSerializer(serializers.Serializer):
         slug = serializers.CharField()
         title = serializers.CharField()
@@ -249,33 +275,42 @@ def _download(text, content_type, filename):
     return response
 
 
-class StudyRatingsApi(ResearcherApi):
-    @extend_schema(
-        operation_id="study_ratings",
-        summary="Long-format ratings (ratings contract) as CSV or JSON",
-        parameters=[INCLUDE_SIMULATED],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+def _ratings_download(request, slug, fmt):
+    study = selectors.study_get_by_slug(slug)
+    include = _include_simulated(request)
+    services.audit_log_record(
+        actor=request.user,
+        action="export_ratings",
+        target=study.slug,
+        details={"format": fmt, "include_simulated": include},
     )
-    def get(self, request, slug, fmt):
-        study = selectors.study_get_by_slug(slug)
-        include = _include_simulated(request)
-        services.audit_log_record(
-            actor=request.user,
-            action="export_ratings",
-            target=study.slug,
-            details={"format": fmt, "include_simulated": include},
-        )
-        if fmt == "json":
-            return _download(
-                exports.ratings_json_text(study, include_simulated=include),
-                "application/json",
-                f"{study.slug}-ratings.json",
-            )
-        return _download(
-            exports.ratings_csv_text(study, include_simulated=include),
-            "text/csv",
-            f"{study.slug}-ratings.csv",
-        )
+    if fmt == "json":
+        text, content_type = exports.ratings_json_text(study, include_simulated=include), "application/json"
+    else:
+        text, content_type = exports.ratings_csv_text(study, include_simulated=include), "text/csv"
+    return _download(text, content_type, f"{study.slug}-ratings.{fmt}")
+
+
+class StudyRatingsCsvApi(ResearcherApi):
+    @extend_schema(
+        operation_id="study_ratings_csv",
+        summary="Long-format ratings per the ratings contract, CSV",
+        parameters=[INCLUDE_SIMULATED],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 403: OpenApiResponse(DetailOutput)},
+    )
+    def get(self, request, slug):
+        return _ratings_download(request, slug, "csv")
+
+
+class StudyRatingsJsonApi(ResearcherApi):
+    @extend_schema(
+        operation_id="study_ratings_json",
+        summary="Long-format ratings per the ratings contract, JSON",
+        parameters=[INCLUDE_SIMULATED],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, 403: OpenApiResponse(DetailOutput)},
+    )
+    def get(self, request, slug):
+        return _ratings_download(request, slug, "json")
 
 
 class StudyEventsApi(ResearcherApi):

@@ -205,3 +205,11 @@ def test_schema_lists_the_study_endpoints(client):
         "study_events",
     ):
         assert operation in schema
+
+
+@pytest.mark.django_db
+def test_the_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "trial_submit" in (tmp_path / "schema.yml").read_text()
