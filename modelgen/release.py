@@ -35,18 +35,25 @@ def _read_run(run_dir):
     return config, metrics
 
 
-def model_card(*, config, metrics, dataset_sha256, evaluation_table, scenario_counts):
-    """The model card (``README.md``) text with Hugging Face metadata front matter."""
+def model_card(*, config, metrics, dataset_sha256, evaluation_table, scenario_counts, base_model_id=None):
+    """The model card (``README.md``) text with Hugging Face metadata front matter.
+
+    ``base_model_id`` names the base model on the Hub when training used a local folder; by
+    default a hub id is kept and a local folder is named by its last part.
+    """
     settings = config["settings"]
     base = settings["base_model"]
-    base_name = base if base.count("/") == 1 and not Path(base).exists() else Path(base).name
+    looks_like_id = base.count("/") == 1 and not base.startswith((".", "/", "~"))
+    base_name = base_model_id or (base if looks_like_id else Path(base).name)
     method = "QLoRA (4-bit NF4, double quantisation)" if settings.get("qlora") else "LoRA"
     lora = settings["lora"]
     evaluation = evaluation_table or (
         "Not evaluated yet: run `python manage.py evaluate_advice` on the test split and export again "
         "with `--evaluation`.\n"
     )
-    counts = ", ".join(f"{n} {split}" for split, n in scenario_counts.items())
+    counts = ", ".join(
+        f"{scenario_counts[s]} {s}" for s in ("train", "valid", "test") if s in scenario_counts
+    )
     return f"""---
 base_model: {base_name}
 library_name: peft
@@ -99,7 +106,7 @@ levels, not EQ, dynamics or space.
 """
 
 
-def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None):
+def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None, base_model_id=None):
     """Write the release folder; returns its path. The previous folder, if any, is replaced."""
     from modelgen.contracts import load_manifest
     from modelgen.hf_export import export_dataset
@@ -144,6 +151,7 @@ def export_release(run_dir, dataset_dir, out_dir, *, evaluation_dir=None):
                 dataset_sha256=digest,
                 evaluation_table=table,
                 scenario_counts=counts,
+                base_model_id=base_model_id,
             ),
             encoding="utf-8",
         )

@@ -8,6 +8,7 @@ validation loss, trainable parameters), ``checkpoints/`` and ``adapter/``. Becau
 command on several GPUs.
 """
 
+import json
 import logging
 import os
 import time
@@ -211,8 +212,6 @@ def _prepare_run_folder(config, out, resume):
             raise RunFolderError(
                 f"{out} holds an unfinished run; pass --resume to continue it or choose another --out"
             )
-        import json
-
         previous = json.loads(saved_config.read_text())["settings"] if saved_config.is_file() else {}
         ignored = {"max_steps", "eval_steps", "save_steps", "logging_steps"}
         changed = sorted(k for k in settings if k not in ignored and previous.get(k) != settings[k])

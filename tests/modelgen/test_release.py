@@ -75,6 +75,22 @@ def test_release_card_carries_the_evaluation_table(finished_run, small_dataset, 
     assert (out / "evaluation" / "table.md").is_file()
 
 
+def test_card_names_the_hub_base_model_given_for_a_local_folder(finished_run, small_dataset, tmp_path):
+    out = tmp_path / "release"
+    call_command(
+        "export_release",
+        "--run",
+        str(finished_run),
+        "--dataset",
+        str(small_dataset),
+        "--out",
+        str(out),
+        "--base-model-id",
+        "Qwen/Qwen2-Audio-7B-Instruct",
+    )
+    assert "base_model: Qwen/Qwen2-Audio-7B-Instruct" in (out / "README.md").read_text()
+
+
 def test_unfinished_run_is_refused_and_nothing_is_written(small_dataset, tmp_path):
     (tmp_path / "run").mkdir()
     with pytest.raises(CommandError, match="not a finished training run"):
