@@ -55,32 +55,30 @@ class InvalidSubmission(StudyRuleError):
 # ---------------------------------------------------------------- researcher accounts
 
 
-@transaction.atomic
-def researcher_group_ensure():
+def researcher_group_ensure(*, using="default"):
     """Create (or update) the ``researcher`` group with the study's model permissions.
 
-    Researchers may view every study table, change studies, consent documents and
-    scenarios/items, and export; seeing participants' recruiter ids needs the separate
-    ``study.view_external_ids`` permission, which this group does not get.
+    Runs after every ``migrate``. Researchers may view every study table, change studies,
+    consent documents and scenarios/items, and export; seeing participants' recruiter ids needs
+    the separate ``study.view_external_ids`` permission, which this group does not get.
     """
     from django.contrib.auth.models import Group, Permission
 
-    group, _ = Group.objects.get_or_create(name=RESEARCHER_GROUP)
-    view = Permission.objects.filter(content_type__app_label="study", codename__startswith="view_").exclude(
-        codename="view_external_ids"
-    )
-    edit = Permission.objects.filter(
-        content_type__app_label="study",
-        codename__in=[
-            "add_study",
-            "change_study",
-            "add_consentdocument",
-            "change_consentdocument",
-            "change_scenario",
-            "change_adviceitem",
-        ],
-    )
-    group.permissions.set([*view, *edit])
+    with transaction.atomic(using=using):
+        group, _ = Group.objects.using(using).get_or_create(name=RESEARCHER_GROUP)
+        permissions = Permission.objects.using(using).filter(content_type__app_label="study")
+        view = permissions.filter(codename__startswith="view_").exclude(codename="view_external_ids")
+        edit = permissions.filter(
+            codename__in=[
+                "add_study",
+                "change_study",
+                "add_consentdocument",
+                "change_consentdocument",
+                "change_scenario",
+                "change_adviceitem",
+            ],
+        )
+        group.permissions.set([*view, *edit])
     return group
 
 

@@ -106,3 +106,13 @@ def test_the_publish_action_freezes_a_draft_and_logs_it(admin_client, study):
     draft.refresh_from_db()
     assert draft.published_at is not None and len(draft.sha256) == 64
     assert study.consent_documents.get(version=2).records.count() == 0
+
+
+@pytest.mark.django_db
+def test_migrate_leaves_a_researcher_group_without_the_external_ids_permission():
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=services.RESEARCHER_GROUP)
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"view_rating", "view_participant", "change_study"} <= codenames
+    assert "view_external_ids" not in codenames and "delete_rating" not in codenames
