@@ -9,7 +9,9 @@ Not part of CI: it needs a CUDA GPU and a local copy of the weights, e.g.
         --dataset DATASET [--steps 20] [--records 8] [--preset llm-all-linear]
 
 It uses the same functions as ``train_advisor`` and ``generate_advice`` (4-bit loading,
-LoRA presets, the label-masking collator, left-padded batched generation).
+LoRA presets, the label-masking collator, left-padded batched generation). ``--cpu-smoke`` runs
+the same script on the CPU (e.g. on the tiny model, a few steps) to check the script itself;
+memory is then not reported.
 """
 
 import argparse
@@ -46,9 +48,19 @@ def main():
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--preset", default="llm-all-linear", choices=sorted(PRESETS))
     parser.add_argument("--max-length", type=int, default=2048)
+    parser.add_argument("--cpu-smoke", action="store_true", help="run on the CPU to check the script")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.cpu_smoke:
         raise SystemExit("no CUDA GPU: this check measures GPU memory and speed; run it on a GPU machine")
+    device = "cuda" if cuda else "cpu"
+
+    def peak_gb():
+        return torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
 
     processor = load_processor(args.base_model)
     examples = load_examples(args.dataset, "train", limit=args.records)
@@ -58,7 +70,8 @@ def main():
     collate = TrainingCollator(processor, args.dataset, args.max_length)
     batches = [collate(examples[i : i + args.batch_size]) for i in range(0, len(examples), args.batch_size)]
 
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     model, trainable, total = build_peft_model(
         load_base_model(args.base_model, load_in_4bit=True),
@@ -70,36 +83,37 @@ def main():
         f"loaded in 4-bit + LoRA ({args.preset}) in {time.perf_counter() - started:.0f} s; "
         f"trainable {trainable:,} of {total:,}"
     )
-    print(f"memory after loading     {torch.cuda.max_memory_allocated() / 2**30:6.2f} GB")
+    print(f"memory after loading     {peak_gb():6.2f} GB")
 
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     model.train()
     tokens, losses = 0, []
-    torch.cuda.synchronize()
+    sync()
     started = time.perf_counter()
     for batch in itertools.islice(itertools.cycle(batches), args.steps):
-        batch = {k: v.to("cuda") for k, v in batch.items()}
+        batch = {k: v.to(device) for k, v in batch.items()}
         loss = model(**batch).loss
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()
         tokens += int(batch["attention_mask"].sum())
         losses.append(loss.item())
-    torch.cuda.synchronize()
+    sync()
     seconds = time.perf_counter() - started
-    peak_train = torch.cuda.max_memory_allocated() / 2**30
+    peak_train = peak_gb()
     print(
         f"{args.steps} QLoRA steps        {seconds:6.1f} s, {tokens / seconds:8.0f} training tokens/s, "
         f"loss {losses[0]:.3f} -> {losses[-1]:.3f}"
     )
     print(
         f"peak memory (training)   {peak_train:6.2f} GB  (goal < {GOAL_GB:.0f} GB: "
-        f"{'met' if peak_train < GOAL_GB else 'NOT met'})"
+        f"{'n/a on the CPU' if not cuda else 'met' if peak_train < GOAL_GB else 'NOT met'})"
     )
 
     del model, optimiser
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     advisor = ModelAdvisor(
         GenerateConfig(
             system="base",
@@ -111,14 +125,14 @@ def main():
         args.dataset,
     )
     chats = [e["messages"] for e in load_examples(args.dataset, "test", limit=args.generate_batch)]
-    torch.cuda.synchronize()
+    sync()
     started = time.perf_counter()
     texts = advisor.answer(chats)
-    torch.cuda.synchronize()
+    sync()
     latency = time.perf_counter() - started
     print(
         f"generation, batch {len(chats)}     {latency:6.1f} s ({latency / len(chats):.2f} s per item, "
-        f"max {args.max_new_tokens} new tokens); peak {torch.cuda.max_memory_allocated() / 2**30:.2f} GB"
+        f"max {args.max_new_tokens} new tokens); peak {peak_gb():.2f} GB"
     )
     print(f"first answer: {texts[0][:200]!r}")
 
