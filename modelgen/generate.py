@@ -10,11 +10,14 @@ Systems (``modelgen.contracts.KNOWN_SYSTEMS``):
 
 Model systems decode greedily by default in left-padded batches. Every record's
 ``corrections_db`` is parsed from its text by :mod:`modelgen.advice_parse`, whatever the
-system, so all systems are scored the same way. The output file is rewritten atomically
-after every batch and scenarios already in it are skipped, so an interrupted run resumes.
+system, so all systems are scored the same way. Each batch is validated and appended to the
+output file in one flushed write, and scenarios already in the file are skipped, so an
+interrupted run resumes (a line torn by the interruption is dropped on resume).
 """
 
 import json
+import logging
+import os
 import time
 import zlib
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ MODEL_SYSTEMS = ("finetuned", "base")
 RULE_SYSTEMS = ("baseline", "ideal", "sham")
 BACKENDS = ("transformers", "vllm")
 SPLITS = ("train", "valid", "test")
+log = logging.getLogger(__name__)
 EMPTY_GENERATION = "[the model generated no text]"
 """Text recorded when a model's answer is empty (the contract needs non-empty text); it parses
 to no correction, i.e. "leave everything", and ``generator.empty`` is set."""
@@ -104,10 +108,13 @@ def _rng(seed, scenario_id):
 
 
 def _existing(out, system):
+    """Advice records already in ``out`` (all from ``system``), after dropping a torn last line."""
     from modelgen.contracts import load_advice
 
-    if not Path(out).is_file():
+    out = Path(out)
+    if not out.is_file():
         return []
+    _drop_torn_line(out)
     records = load_advice(out)
     others = sorted({r["system"] for r in records} - {system})
     if others:
@@ -115,6 +122,41 @@ def _existing(out, system):
             f"{out} holds advice from {others}; write each system to its own file (or delete it)"
         )
     return records
+
+
+def _drop_torn_line(path):
+    """Cut an unfinished last line (an append interrupted mid-write) so the file parses again."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        log.warning(
+            "%s: dropping an unfinished last line (%d bytes) left by an interrupted run",
+            path,
+            len(data) - keep,
+        )
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+
+
+def append_records(path, records):
+    """Validate ``records`` and append them to a JSONL file in one write, flushed to disk.
+
+    Only whole lines reach the file unless the process dies mid-write; then the torn last line
+    is dropped when the file is next read for resuming (:func:`_existing`).
+    """
+    from modelgen.contracts import ContractError, schema_errors
+
+    errors = [
+        e for n, r in enumerate(records, start=1) for e in schema_errors("advice", r, prefix=f"record {n}: ")
+    ]
+    if errors:
+        raise ContractError(path, errors)
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def load_norms(dataset_dir):
@@ -285,7 +327,7 @@ def generate_advice(dataset_dir, out, config, *, progress=True):
     """
     from tqdm import tqdm
 
-    from modelgen.contracts import load_manifest, write_jsonl
+    from modelgen.contracts import load_manifest
 
     dataset_dir, out = Path(dataset_dir), Path(out)
     scenarios = [s for s in load_manifest(dataset_dir)["scenarios"] if s["split"] == config.split]
@@ -308,10 +350,14 @@ def generate_advice(dataset_dir, out, config, *, progress=True):
         texts = answer(batch)
         elapsed = (time.perf_counter() - started) / len(batch)
         seconds += elapsed * len(batch)
-        for scenario, text in zip(batch, texts):
-            generator = generator_base(scenario) | {"seconds": round(elapsed, 4)}
-            records.append(advice_record(scenario, config.system, text, generator))
-        write_jsonl("advice", out, records)
+        new = [
+            advice_record(
+                scenario, config.system, text, generator_base(scenario) | {"seconds": round(elapsed, 4)}
+            )
+            for scenario, text in zip(batch, texts)
+        ]
+        append_records(out, new)
+        records.extend(new)
     return {
         "written": len(todo),
         "skipped": len(done),

@@ -105,3 +105,13 @@ def test_missing_adapter_folder_is_a_clear_error(tiny_model, small_dataset, tmp_
     with pytest.raises(ModelNotFoundError, match="adapter .* not found"):
         generate_advice(small_dataset, tmp_path / "out.jsonl", config, progress=False)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_line_torn_by_an_interrupted_run_is_dropped_and_regenerated(small_dataset, tmp_path):
+    out = tmp_path / "ideal.jsonl"
+    generate_advice(small_dataset, out, GenerateConfig(system="ideal"), progress=False)
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text(lines[0] + lines[1] + lines[2][:40])
+    result = generate_advice(small_dataset, out, GenerateConfig(system="ideal"), progress=False)
+    assert (result["written"], result["skipped"]) == (1, 2)
+    assert [r["scenario_id"] for r in load_advice(out)] == ["s009", "s010", "s011"]
