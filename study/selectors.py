@@ -6,7 +6,7 @@ password in URLs) and never the recruiter ids.
 """
 
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
@@ -326,9 +326,7 @@ def playback_events_for_export(study, *, include_simulated=False):
 def study_dashboard(study):
     """Figures for the researcher dashboard of one study (simulated participants counted apart)."""
     participants = Participant.objects.filter(study=study)
-    by_state = Counter(
-        dict(participants.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
-    )
+    by_state = dict(participants.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
     real = participants.filter(simulated=False)
     started = real.count()
     completed = list(real.filter(state=Participant.State.COMPLETED).values_list("started_at", "completed_at"))
