@@ -204,6 +204,7 @@ def _prepare_run_folder(config, out, resume):
     from modelgen.run_folder import dataset_hash, git_commit, write_json
 
     settings = config_to_dict(config)
+    digest = dataset_hash(config.dataset)
     saved_config = out / "config.json"
     if out.exists() and any(out.iterdir()):
         if (out / "metrics.json").is_file():
@@ -212,16 +213,19 @@ def _prepare_run_folder(config, out, resume):
             raise RunFolderError(
                 f"{out} holds an unfinished run; pass --resume to continue it or choose another --out"
             )
-        previous = json.loads(saved_config.read_text())["settings"] if saved_config.is_file() else {}
+        previous = json.loads(saved_config.read_text()) if saved_config.is_file() else {}
         ignored = {"max_steps", "eval_steps", "save_steps", "logging_steps"}
-        changed = sorted(k for k in settings if k not in ignored and previous.get(k) != settings[k])
+        before = previous.get("settings", {})
+        changed = sorted(k for k in settings if k not in ignored and before.get(k) != settings[k])
+        if previous.get("dataset_sha256") not in (None, digest):
+            changed.append("dataset contents (sha256)")
         if changed:
             raise RunFolderError(f"--resume with different settings than {saved_config}: {changed}")
     out.mkdir(parents=True, exist_ok=True)
     provenance = {
         "settings": settings,
         "git_commit": git_commit(),
-        "dataset_sha256": dataset_hash(config.dataset),
+        "dataset_sha256": digest,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_json(saved_config, provenance)
@@ -256,6 +260,7 @@ def train_advisor(config, *, resume=False, progress=True):
         ``config.out`` already holds a finished run, or an unfinished one without ``resume``.
     """
     import torch
+    from accelerate import PartialState
     from transformers import Trainer, TrainingArguments, set_seed
 
     from modelgen.model_loading import compute_dtype, load_base_model, load_processor
@@ -275,7 +280,10 @@ def train_advisor(config, *, resume=False, progress=True):
         config.dataset,
         config.max_length,
     )
-    provenance = _prepare_run_folder(config, out, resume)
+    # Under `accelerate launch` only the main process checks and writes the run folder.
+    state = PartialState()
+    provenance = _prepare_run_folder(config, out, resume) if state.is_main_process else {}
+    state.wait_for_everyone()
 
     model = load_base_model(config.base_model, load_in_4bit=config.qlora, load_in_8bit=config.load_in_8bit)
     model, trainable, total = build_peft_model(

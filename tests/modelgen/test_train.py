@@ -231,6 +231,10 @@ def test_training_run_writes_config_metrics_and_adapter_and_can_resume(tiny_mode
         train_advisor(config)
 
     (out / "metrics.json").unlink()
+    with pytest.raises(RunFolderError, match="unfinished run; pass --resume"):
+        train_advisor(config)
+    with pytest.raises(RunFolderError, match=r"different settings .*\['learning_rate'\]"):
+        train_advisor(TrainConfig(**{**config.__dict__, "learning_rate": 5e-4}), resume=True)
     resumed = train_advisor(TrainConfig(**{**config.__dict__, "max_steps": 3}), resume=True, progress=False)
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["steps"] == 3
 
