@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modelgen.audio import MODEL_SAMPLE_RATE
 from modelgen.contracts import KNOWN_SYSTEMS, SCHEMA_VERSION
 from modelgen.model_loading import DEFAULT_BASE_MODEL
 from modelgen.training_data import STEM_VARIANTS
@@ -310,7 +311,7 @@ class VllmAdvisor:
         for messages in messages_list:
             prompt = prompt_messages(messages)
             text = self.processor.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-            audio = [(load_clip(self.dataset_dir, url), 16_000) for url in clip_urls(prompt)]
+            audio = [(load_clip(self.dataset_dir, url), MODEL_SAMPLE_RATE) for url in clip_urls(prompt)]
             requests.append({"prompt": text, "multi_modal_data": {"audio": audio}})
         outputs = self.llm.generate(requests, self.sampling, lora_request=self.lora, use_tqdm=False)
         return [output.outputs[0].text for output in outputs]

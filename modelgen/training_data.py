@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelgen.audio import MODEL_SAMPLE_RATE
+
 IGNORE_INDEX = -100
 END_OF_TURN = "<|im_end|>"
 STEM_VARIANTS = ("stems", "anchor_mix", "stems_mix")
@@ -111,7 +113,7 @@ def sequence_length(processor, messages, dataset_dir, *, with_answer=True):
     audio = 0
     for url in urls:
         frames, rate, _ = audio_info(Path(dataset_dir) / url)
-        audio += audio_token_count(processor, math.ceil(frames * 16_000 / rate))
+        audio += audio_token_count(processor, math.ceil(frames * MODEL_SAMPLE_RATE / rate))
     total = tokens - len(urls) + audio
     if with_answer and messages[-1]["role"] == "assistant":
         answer = split_answer(messages)[1] + END_OF_TURN
@@ -154,7 +156,7 @@ def encode_example(processor, messages, dataset_dir, *, max_length=None):
     text = processor.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
     clips = [load_clip(dataset_dir, url) for url in clip_urls(prompt)]
     encoded = processor(
-        text=[text], audio=clips or None, sampling_rate=16_000, return_tensors="pt", padding=False
+        text=[text], audio=clips or None, sampling_rate=MODEL_SAMPLE_RATE, return_tensors="pt", padding=False
     )
     prompt_ids = encoded["input_ids"][0].tolist()
     answer_ids = processor.tokenizer(answer + END_OF_TURN, add_special_tokens=False)["input_ids"]
@@ -223,6 +225,6 @@ def prompt_batch(processor, messages_list, dataset_dir):
         clips.extend(load_clip(dataset_dir, url) for url in clip_urls(prompt))
     processor.tokenizer.padding_side = "left"
     batch = processor(
-        text=texts, audio=clips or None, sampling_rate=16_000, return_tensors="pt", padding=True
+        text=texts, audio=clips or None, sampling_rate=MODEL_SAMPLE_RATE, return_tensors="pt", padding=True
     )
     return batch, texts
