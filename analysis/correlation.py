@@ -87,7 +87,8 @@ def weighted_correlations(x, y, weights, methods=METHODS):
     [0.8, 1.0]
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    weights = np.asarray(weights, dtype=float)
+    # float32 is exact here: counts, signs and half-integer ranks summed over < 2**24
+    weights = np.asarray(weights, dtype=np.float32)
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         if "pearson" in methods:
@@ -99,22 +100,23 @@ def weighted_correlations(x, y, weights, methods=METHODS):
                 _weighted_ranks(x, weights), _weighted_ranks(y, weights), weights
             )
         if "kendall" in methods:
-            sx = np.sign(x[:, None] - x[None, :])
-            sy = np.sign(y[:, None] - y[None, :])
-            concordance = np.einsum("bi,bi->b", weights @ (sx * sy), weights)
-            pairs_x = np.einsum("bi,bi->b", weights @ np.abs(sx), weights)
-            pairs_y = np.einsum("bi,bi->b", weights @ np.abs(sy), weights)
+            sx = np.sign(x[:, None] - x[None, :]).astype(np.float32)
+            sy = np.sign(y[:, None] - y[None, :]).astype(np.float32)
+            concordance = np.einsum("bi,bi->b", weights @ (sx * sy), weights, dtype=float)
+            pairs_x = np.einsum("bi,bi->b", weights @ np.abs(sx), weights, dtype=float)
+            pairs_y = np.einsum("bi,bi->b", weights @ np.abs(sy), weights, dtype=float)
             out["kendall"] = concordance / np.sqrt(pairs_x * pairs_y)
     return out
 
 
 def _weighted_ranks(values, weights):
-    below = (values[:, None] < values[None, :]).astype(float)
-    equal = (values[:, None] == values[None, :]).astype(float)
-    return weights @ (below + equal / 2.0) + 0.5
+    below = (values[:, None] < values[None, :]).astype(np.float32)
+    equal = (values[:, None] == values[None, :]).astype(np.float32)
+    return (weights @ (below + equal / 2.0)).astype(float) + 0.5
 
 
 def _weighted_pearson(a, b, weights):
+    weights = weights.astype(float)
     total = weights.sum(axis=1, keepdims=True)
     ma = (weights * a).sum(axis=1, keepdims=True) / total
     mb = (weights * b).sum(axis=1, keepdims=True) / total
@@ -250,12 +252,35 @@ def system_correlation(x, y, systems, *, methods=METHODS, n_resamples=2000, seed
     rows = []
     for method in methods:
         r, p = point_correlation(point_x, point_y, method)
-        samples = np.array(
-            [point_correlation(a, b, method)[0] for a, b in zip(mx, my) if np.isfinite(a).all()]
-        )
-        low, high = percentile_interval(samples, ci)
+        complete = np.isfinite(mx).all(axis=1) & np.isfinite(my).all(axis=1)
+        low, high = percentile_interval(rowwise_correlation(mx[complete], my[complete], method), ci)
         rows.append({"method": method, "r": r, "ci_low": low, "ci_high": high, "p": p, "n": len(labels)})
     return pd.DataFrame(rows)
+
+
+def rowwise_correlation(a, b, method):
+    """Correlation of each row of ``a`` with the same row of ``b`` (NaN for a constant row).
+
+    Examples
+    --------
+    >>> a, b = np.array([[1.0, 2, 3], [1, 2, 3]]), np.array([[1.0, 2, 3], [3, 2, 1]])
+    >>> rowwise_correlation(a, b, "kendall").tolist()
+    [1.0, -1.0]
+    """
+    from scipy import stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "kendall":
+            sa = np.sign(a[:, :, None] - a[:, None, :])
+            sb = np.sign(b[:, :, None] - b[:, None, :])
+            pairs = np.abs(sa).sum(axis=(1, 2)) * np.abs(sb).sum(axis=(1, 2))
+            return (sa * sb).sum(axis=(1, 2)) / np.sqrt(pairs)
+        if method == "spearman":
+            a, b = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
+        a = a - a.mean(axis=1, keepdims=True)
+        b = b - b.mean(axis=1, keepdims=True)
+        return (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
 
 
 def williams_test(r12, r13, r23, n):
@@ -548,3 +573,112 @@ def metric_comparisons(
     for test in ("williams", "permutation"):
         table[f"{test}_p_holm"] = multipletests(table[f"{test}_p"], method="holm")[1] if len(table) else []
     return table[columns]
+
+
+def quadratic_weighted_kappa(first, second, categories=(1, 2, 3, 4, 5)):
+    """Cohen's kappa with quadratic weights between two sets of ratings on the same scale.
+
+    Examples
+    --------
+    >>> quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+    1.0
+    >>> round(quadratic_weighted_kappa([1, 2, 3], [2, 2, 2]), 3)
+    0.0
+    """
+    categories = list(categories)
+    index = {value: position for position, value in enumerate(categories)}
+    k = len(categories)
+    observed = np.zeros((k, k))
+    for a, b in zip(first, second):
+        observed[index[a], index[b]] += 1
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    grid = np.arange(k)
+    weights = (grid[:, None] - grid[None, :]) ** 2 / (k - 1) ** 2
+    denominator = (weights * expected).sum()
+    return float(1 - (weights * observed).sum() / denominator) if denominator else np.nan
+
+
+def judge_agreement(
+    ratings,
+    scores,
+    *,
+    prefix="judge_",
+    item="item",
+    dimension="dimension",
+    score="score",
+    metric="metric",
+    value="value",
+):
+    """Agreement of an LLM judge (metric ``<prefix><dimension>``) with the human ratings.
+
+    Per dimension: ``exact`` and ``within_one`` are shares of (human rating, judge score)
+    pairs of the same item that are equal / at most one point apart; ``qwk`` is the quadratic
+    weighted kappa over those pairs; Bland–Altman compares the judge with the item mean
+    (``bias`` = mean of judge − human mean, limits ``bias ± 1.96 SD``). Items the judge
+    could not score (missing) are left out and counted.
+
+    Returns
+    -------
+    tuple
+        ``(table, pairs)``: the agreement table ``dimension, metric, n_items, n_missing,
+        exact, within_one, qwk, bias, loa_low, loa_high`` and the per-item ``dimension,
+        item, judge, human`` pairs (for the Bland–Altman plot).
+
+    Examples
+    --------
+    >>> ratings = pd.DataFrame({"item": ["a", "a", "b"], "dimension": "musicality", "score": [4, 5, 2]})
+    >>> scores = pd.DataFrame({"item": ["a", "b"], "metric": "judge_musicality", "value": [4.0, 3.0]})
+    >>> table, _ = judge_agreement(ratings, scores)
+    >>> table[["exact", "within_one"]].round(3).values.tolist()
+    [[0.333, 1.0]]
+    """
+    rows, pairs = [], []
+    for dim, group in ratings.groupby(dimension, sort=False):
+        name = f"{prefix}{dim}"
+        judged = scores[scores[metric] == name].set_index(item)[value]
+        if judged.empty:
+            continue
+        joined = group.join(judged.rename("judge"), on=item)
+        missing_items = joined.loc[joined["judge"].isna(), item].nunique()
+        joined = joined.dropna(subset=["judge"])
+        if joined.empty:
+            continue
+        judge = joined["judge"].round().astype(int)
+        difference = (joined[score] - judge).abs()
+        per_item = joined.groupby(item).agg(judge=("judge", "first"), human=(score, "mean")).reset_index()
+        gap = per_item["judge"] - per_item["human"]
+        spread = 1.96 * gap.std(ddof=1) if len(gap) > 1 else np.nan
+        rows.append(
+            {
+                "dimension": dim,
+                "metric": name,
+                "n_items": len(per_item),
+                "n_missing": int(missing_items),
+                "exact": float((difference == 0).mean()),
+                "within_one": float((difference <= 1).mean()),
+                "qwk": quadratic_weighted_kappa(joined[score].astype(int), judge),
+                "bias": float(gap.mean()),
+                "loa_low": float(gap.mean() - spread),
+                "loa_high": float(gap.mean() + spread),
+            }
+        )
+        pairs.append(per_item.assign(dimension=dim)[["dimension", item, "judge", "human"]])
+    columns = [
+        "dimension",
+        "metric",
+        "n_items",
+        "n_missing",
+        "exact",
+        "within_one",
+        "qwk",
+        "bias",
+        "loa_low",
+        "loa_high",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    pair_frame = (
+        pd.concat(pairs, ignore_index=True)
+        if pairs
+        else pd.DataFrame(columns=["dimension", item, "judge", "human"])
+    )
+    return table, pair_frame

@@ -246,8 +246,10 @@ def nonparametric_tests(
     """Friedman's test (raters as blocks) and Holm-corrected pairwise Wilcoxon signed-rank tests.
 
     Each rater's mean score per system is one observation; raters who did not rate every
-    system are left out (``n`` says how many blocks remain). Holm's correction runs over all
-    pairwise tests of the table.
+    system are left out (``n`` says how many blocks remain). The Wilcoxon p-value is exact
+    for up to 50 blocks without ties or zero differences, otherwise the normal approximation
+    with the tie and zero corrections (scipy's permutation fallback for small tied samples
+    takes seconds per test). Holm's correction runs over all pairwise tests of the table.
 
     Returns
     -------
@@ -289,7 +291,10 @@ def nonparametric_tests(
             if len(means) < 2 or (difference == 0).all():
                 statistic, p = np.nan, np.nan
             else:
-                result = stats.wilcoxon(means[first], means[second])
+                magnitudes = difference[difference != 0].abs()
+                exact = len(magnitudes) == len(difference) and magnitudes.is_unique and len(difference) <= 50
+                method = "exact" if exact else "asymptotic"
+                result = stats.wilcoxon(means[first], means[second], method=method)
                 statistic, p = float(result.statistic), float(result.pvalue)
             rows.append(
                 {
@@ -322,8 +327,12 @@ def _weighted_ordered_model():
         """
 
         def __init__(self, endog, exog, freq_weights, **kwargs):
+            from scipy import sparse
+
             super().__init__(endog, exog, **kwargs)
             self.freq_weights = np.asarray(freq_weights, dtype=float)
+            self._exog_sparse = sparse.csr_matrix(self.exog)  # dummy columns: mostly zeros
+            self._level = np.asarray(self.endog, dtype=int)
 
         def loglike(self, params):
             return float((self.freq_weights * self.loglikeobs(params)).sum())
@@ -331,7 +340,7 @@ def _weighted_ordered_model():
         def score(self, params):
             d_linear, d_thresholds = self._score_parts(params)
             weights = self.freq_weights
-            return np.concatenate([self.exog.T @ (weights * d_linear), (weights @ d_thresholds)])
+            return np.concatenate([self._exog_sparse.T @ (weights * d_linear), (weights @ d_thresholds)])
 
         def hessian(self, params):
             from statsmodels.tools.numdiff import approx_fprime
@@ -344,8 +353,8 @@ def _weighted_ordered_model():
             k_exog = self.exog.shape[1]
             k_thresholds = self.k_levels - 1
             thresholds = self.transform_threshold_params(params)
-            linear = self.exog @ params[:k_exog]
-            level = np.asarray(self.endog, dtype=int)
+            linear = self._exog_sparse @ params[:k_exog]
+            level = self._level
             upper = thresholds[level + 1] - linear
             lower = thresholds[level] - linear
             prob = np.maximum(self.cdf(upper) - self.cdf(lower), 1e-20)
@@ -469,7 +478,9 @@ def correctness_effect(
     Returns
     -------
     pandas.DataFrame
-        ``dimension, term, estimate, se, ci_low, ci_high, p, spearman_item_mean, n``.
+        ``dimension, term, model, estimate, se, ci_low, ci_high, p, spearman_item_mean, n``;
+        ``model`` is ``joint`` or, when the predictors are collinear in the data, ``separate``
+        (one model per predictor).
 
     Examples
     --------
@@ -490,16 +501,26 @@ def correctness_effect(
     frames = []
     for name, group in ratings.groupby(dimension, sort=False):
         _require_complete(group, (rater, item, score, *predictors))
-        X = np.column_stack([np.ones(len(group)), group[predictors].to_numpy(dtype=float)])
-        fit = crossed_lmm(
-            group[score].to_numpy(dtype=float),
-            X,
-            [_codes(group[rater])[0], _codes(group[item])[0]],
-            names=["rater", "item"],
-        )
+        values = group[predictors].to_numpy(dtype=float)
+        y = group[score].to_numpy(dtype=float)
+        codes = [_codes(group[rater])[0], _codes(group[item])[0]]
+        joint = np.column_stack([np.ones(len(group)), values])
+        if np.linalg.matrix_rank(joint) == joint.shape[1]:
+            fit = crossed_lmm(y, joint, codes)
+            fits = {term: (fit, index) for index, term in enumerate(predictors, start=1)}
+            model = "joint"
+        else:
+            # the predictors are collinear in this data (e.g. every wrong direction has the same
+            # dB error): each gets its own model rather than an arbitrary split of one effect
+            fits = {
+                term: (crossed_lmm(y, np.column_stack([np.ones(len(group)), values[:, index]]), codes), 1)
+                for index, term in enumerate(predictors)
+                if np.ptp(values[:, index]) > 0
+            }
+            model = "separate (predictors collinear)"
         item_means = group.groupby(item).agg(mean=(score, "mean"), **{p: (p, "first") for p in predictors})
         rows = []
-        for index, term in enumerate(predictors, start=1):
+        for term, (fit, index) in fits.items():
             estimate, se = fit["beta"][index], float(np.sqrt(fit["cov_beta"][index, index]))
             rho = (
                 stats.spearmanr(item_means[term], item_means["mean"]).statistic
@@ -510,6 +531,7 @@ def correctness_effect(
                 {
                     "dimension": name,
                     "term": term,
+                    "model": model,
                     "estimate": float(estimate),
                     "se": se,
                     "ci_low": float(estimate - CI_Z * se),

@@ -110,3 +110,10 @@ def test_correctness_effect_needs_the_objective_error_columns(ratings):
 def test_unknown_reference_system_is_refused(ratings):
     with pytest.raises(ValueError, match="reference system"):
         mixed_model(ratings, reference="zzz")
+
+
+def test_collinear_predictors_get_separate_models_instead_of_failing(ratings):
+    collinear = ratings.assign(mean_abs_error_db=(~ratings["all_directions_correct"].astype(bool)) * 4.5)
+    table = correctness_effect(collinear)
+    assert set(table["model"]) == {"separate (predictors collinear)"}
+    assert len(table) == 2
