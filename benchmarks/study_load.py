@@ -3,7 +3,8 @@
 Starts gunicorn (2 sync workers, production settings) on 127.0.0.1 against the PostgreSQL in
 ``DATABASE_URL`` (use ``.ci/with-postgres``, which starts a throwaway one), imports a study
 through ``import_study``'s function with real audio, starts simulated participants through the
-services, and measures, each phase for ``--seconds``:
+services, and measures ``unloaded`` latency first (one client, one request at a time, 3 s on the
+trivial view and 3 s on the participant API), then each phase for ``--seconds``:
 
 1. ``ping``: ``--participants`` concurrent clients in a closed loop on a trivial Django view;
 2. ``capacity``: the same number of simulated participants in a closed loop, each loading its
@@ -17,7 +18,7 @@ It prints p50/p95 latencies, throughputs and the capacity/ping ratio, the trial 
 acknowledged submission has exactly five ratings (none lost, none duplicated).
 
 Run: ``.ci/with-postgres .venv/bin/python benchmarks/study_load.py [--participants 50]
-[--seconds 20] [--think 2]``
+[--seconds 20] [--think 2] [--threads 1]``
 """
 
 import argparse
@@ -333,7 +334,7 @@ def integrity(study, acknowledged):
     }
 
 
-def summary(name, recorder, seconds):
+def summary(name, recorder, seconds, *, rate=True):
     out = {}
     for kind, values in sorted(recorder.latencies.items()):
         out[kind] = {
@@ -344,7 +345,8 @@ def summary(name, recorder, seconds):
         }
     total = sum(len(v) for v in recorder.latencies.values())
     print(
-        f"{name:9s} {total / seconds:8.1f} req/s  "
+        f"{name:9s} "
+        + (f"{total / seconds:8.1f} req/s  " if rate else " " * 15)
         + "  ".join(
             f"{kind}: n={v['requests']} p50={v['p50_ms']:.1f} ms p95={v['p95_ms']:.1f} ms"
             for kind, v in out.items()
@@ -379,8 +381,8 @@ def main():
         call_command("migrate", verbosity=0)
         call_command("collectstatic", verbosity=0, interactive=False)
         began = time.perf_counter()
-        study, sessions = study_prepare(
-            data_dir, participants=args.participants, trials=args.trials, audio_seconds=10
+        study, [solo, *sessions] = study_prepare(
+            data_dir, participants=args.participants + 1, trials=args.trials, audio_seconds=10
         )
         print(
             f"setup: {len(sessions)} participants x {args.trials + 2} trials in {time.perf_counter() - began:.1f} s"
@@ -425,6 +427,10 @@ def main():
             print(
                 f"gunicorn: {args.workers} workers x {args.threads} threads; {args.participants} concurrent clients; {args.seconds:.0f} s per phase"
             )
+            unloaded = Recorder()
+            run_ping(base, 1, min(args.seconds, 3.0), unloaded)
+            run_participants(base, [solo], min(args.seconds, 3.0), unloaded, think=0.0)
+            summary("unloaded", unloaded, min(args.seconds, 3.0), rate=False)
             ping = Recorder()
             run_ping(base, args.participants, args.seconds, ping)
             ping_rate, _ = summary("ping", ping, args.seconds)
@@ -434,17 +440,17 @@ def main():
             paced = Recorder()
             run_participants(base, sessions, args.seconds, paced, think=args.think)
             summary(f"paced {args.think:g}s", paced, args.seconds)
-            weight = page_weight(base, sessions[0])
+            weight = page_weight(base, next(s for s in sessions if s.get("next", s["first"]) is not None))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
 
-        errors = ping.errors + capacity.errors + paced.errors
+        errors = unloaded.errors + ping.errors + capacity.errors + paced.errors
         print(f"ratio capacity/ping throughput: {capacity_rate / ping_rate:.2f} (target >= 0.5)")
         print(f"trial page weight: {json.dumps(weight)}")
-        checked = integrity(study, capacity.acknowledged | paced.acknowledged)
+        checked = integrity(study, unloaded.acknowledged | capacity.acknowledged | paced.acknowledged)
         print(f"integrity: {json.dumps(checked)}")
-        retries = ping.retries + capacity.retries + paced.retries
+        retries = unloaded.retries + ping.retries + capacity.retries + paced.retries
         print(f"errors: {len(errors)} {errors[:5]}; dropped connections retried: {retries}")
         if errors or checked["lost"] or checked["duplicated"]:
             sys.exit(1)
