@@ -188,14 +188,17 @@ def grouped_correlation(x, y, groups, *, methods=METHODS, n_resamples=2000, seed
     )
     per_group = {method: [] for method in methods}
     dropped = 0
+    by_size = {}
     for _, group in frame.groupby("g", sort=True):
         if len(group) < MIN_GROUP_ITEMS or group["x"].nunique() < 2 or group["y"].nunique() < 2:
             dropped += 1
             continue
+        by_size.setdefault(len(group), []).append(group)
+    for groups_of_size in by_size.values():  # same-size groups: one row each, all at once
+        gx = np.stack([group["x"].to_numpy() for group in groups_of_size])
+        gy = np.stack([group["y"].to_numpy() for group in groups_of_size])
         for method in methods:
-            per_group[method].append(
-                point_correlation(group["x"].to_numpy(), group["y"].to_numpy(), method)[0]
-            )
+            per_group[method].extend(rowwise_correlation(gx, gy, method))
     rows = []
     rng = np.random.default_rng(seed)
     for method in methods:

@@ -123,14 +123,14 @@ def main():
     )
     config = ReportConfig()
     out = args.out or Path(tempfile.mkdtemp(prefix="analysis-report-"))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     report = report_build(ratings=ratings, scores=scores, context=context, out_dir=out, config=config)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     tables = sorted(p.name for p in (out / "tables").iterdir())
     print(
-        f"full report: {total:.1f} s wall, peak RSS {peak_mib():.0f} MiB, {len(tables)} tables, "
+        f"full report: {total:.1f} s wall, {cpu:.1f} s CPU (all threads), peak RSS {peak_mib():.0f} MiB, {len(tables)} tables, "
         f"{len(list((out / 'figures').glob('*.png')))} figures, report.html {report.stat().st_size / 1e6:.1f} MB "
-        f"(os.cpu_count() = {os.cpu_count()})"
+        f"(os.cpu_count() = {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} at the end: other jobs share the cores)"
     )
     if args.stages:
         frame, _ = prepare_ratings(ratings, scores, context, config)
@@ -150,11 +150,17 @@ def main():
             "Friedman + Wilcoxon": lambda: rating_models.nonparametric_tests(frame),
             "correctness effect": lambda: rating_models.correctness_effect(frame),
         }
+        measured = 0.0
         for name, run in stages.items():
             begin = time.perf_counter()
             run()
             seconds = time.perf_counter() - begin
+            measured += seconds
             print(f"  {name}: {seconds:.1f} s ({seconds / total:.0%} of the full report)")
+        print(
+            f"  the rest (descriptives, judge agreement, breakdowns, figures, HTML, CSVs): "
+            f"about {max(total - measured, 0):.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -36,3 +36,17 @@ def test_invalid_settings_are_refused():
         PowerConfig(expected_rho=1.5)
     with pytest.raises(ValueError, match="raters_per_item"):
         PowerConfig(raters_per_item=(0, 2))
+
+
+def test_power_command_writes_the_table_and_its_settings(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+    from django.core.management import call_command
+
+    out = tmp_path / "power.csv"
+    call_command("power_analysis", items=60, raters="1,6", simulations=30, seed=2, out=str(out))
+    table = pd.read_csv(out)
+    assert table["raters_per_item"].tolist() == [1, 6]
+    assert json.loads((tmp_path / "power.csv.config.json").read_text())["n_items"] == 60
+    assert "items" in capsys.readouterr().out
