@@ -59,3 +59,13 @@ def test_a_study_without_consent_is_refused():
     study = study_with_items(scenarios=2, consent=False)
     with pytest.raises(CommandError, match="consent"):
         call_command("simulate_ratings", study=study.slug, participants=1)
+
+
+def test_up_to_adds_only_the_missing_simulated_participants(study, capsys):
+    call_command("simulate_ratings", study=study.slug, participants=3, seed=4, up_to=True)
+    call_command("simulate_ratings", study=study.slug, participants=3, seed=4, up_to=True)
+    call_command("simulate_ratings", study=study.slug, participants=5, seed=4, up_to=True)
+    assert Participant.objects.filter(study=study, simulated=True).count() == 5
+    out = capsys.readouterr().out
+    assert "already has 3 simulated participants; added none" in out
+    assert "added 2 simulated participants" in out
