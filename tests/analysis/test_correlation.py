@@ -185,3 +185,32 @@ def test_metric_comparisons_put_the_better_metric_first_with_both_tests():
     assert (row["metric_a"], row["metric_b"]) == ("good", "noise")
     assert row["williams_p"] < 0.001 and row["permutation_p"] < 0.01
     assert row["williams_df"] == 117
+
+
+def test_quadratic_weighted_kappa_equals_scikit_learn():
+    from sklearn.metrics import cohen_kappa_score
+
+    from analysis.correlation import quadratic_weighted_kappa
+
+    rng = np.random.default_rng(5)
+    first = rng.integers(1, 6, 200)
+    second = np.clip(first + rng.integers(-1, 2, 200), 1, 5)
+    assert quadratic_weighted_kappa(first, second) == pytest.approx(
+        cohen_kappa_score(first, second, weights="quadratic")
+    )
+
+
+def test_judge_agreement_counts_pairs_and_leaves_missing_replies_out():
+    from analysis.correlation import judge_agreement
+
+    ratings = pd.DataFrame(
+        {"item": ["a", "a", "b", "b", "c"], "dimension": "effectiveness", "score": [4, 3, 2, 2, 5]}
+    )
+    scores = pd.DataFrame(
+        {"item": ["a", "b", "c"], "metric": "judge_effectiveness", "value": [4.0, 4.0, np.nan]}
+    )
+    table, pairs = judge_agreement(ratings, scores)
+    row = table.iloc[0]
+    assert (row["n_items"], row["n_missing"]) == (2, 1)
+    assert row["exact"] == pytest.approx(1 / 4) and row["within_one"] == pytest.approx(2 / 4)
+    assert row["bias"] == pytest.approx(((4 - 3.5) + (4 - 2)) / 2)

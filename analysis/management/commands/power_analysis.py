@@ -20,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--items-per-participant", type=int, default=40)
         parser.add_argument("--simulations", type=int, default=200, help="simulated studies per rater count")
         parser.add_argument("--seed", type=int, default=0)
+        model = parser.add_argument_group("rating model (latent units; e.g. from a pilot's mixed model)")
+        model.add_argument("--quality-sd", type=float, default=0.7, help="SD of item quality across items")
+        model.add_argument("--rater-sd", type=float, default=0.4, help="SD of rater leniency")
+        model.add_argument("--noise-sd", type=float, default=0.8, help="SD of rating noise")
         parser.add_argument("--out", help="CSV file for the table (its settings go to <out>.config.json)")
 
     def handle(self, *args, **options):
@@ -27,6 +31,7 @@ class Command(BaseCommand):
         from pathlib import Path
 
         from analysis.power import PowerConfig, power_analysis, power_summary
+        from analysis.simulate import SimulationConfig
         from modelgen.contracts import atomic_write
 
         n_items = options["items"]
@@ -47,6 +52,8 @@ class Command(BaseCommand):
                 items_per_participant=options["items_per_participant"],
                 n_simulations=options["simulations"],
                 seed=options["seed"],
+                quality_sd=options["quality_sd"],
+                simulation=SimulationConfig(rater_sd=options["rater_sd"], noise_sd=options["noise_sd"]),
             )
         except ValueError as error:
             raise CommandError(f"power settings: {error}") from None
