@@ -126,8 +126,6 @@ def integrated_loudness(audio, sample_rate):
     >>> round(integrated_loudness(np.stack([sine, sine], axis=1), 44100))
     -23
     """
-    import loudness
-
     audio = check_audio(audio)
     sample_rate = _check_rate(sample_rate)
     seconds = audio.shape[0] / sample_rate
@@ -136,6 +134,13 @@ def integrated_loudness(audio, sample_rate):
             f"audio is {seconds:.3f} s long; BS.1770 integrated loudness needs at least "
             f"{GATING_BLOCK_SECONDS} s (one gating block)"
         )
+    return _integrated_loudness(audio, sample_rate)
+
+
+def _integrated_loudness(audio, sample_rate):
+    """:func:`integrated_loudness` of audio already checked (2-D float32, at least one block long)."""
+    import loudness
+
     value = loudness.integrated_loudness(np.ascontiguousarray(audio), sample_rate)
     if not math.isfinite(value):
         return None
@@ -236,8 +241,20 @@ def to_model_input(audio, sample_rate):
 
     The channels are averaged (not normalised), so relative levels between clips survive.
     """
-    mono = to_mono(audio)
-    return resample(mono, sample_rate, MODEL_SAMPLE_RATE)[:, 0]
+    return _model_input(check_audio(audio), _check_rate(sample_rate))
+
+
+def _model_input(audio, sample_rate):
+    """:func:`to_model_input` of audio already checked (2-D float32) at a valid rate."""
+    import soxr
+
+    if audio.shape[1] == 2:
+        mono = (audio[:, 0] + audio[:, 1]) * np.float32(0.5)
+    else:
+        mono = audio.mean(axis=1, dtype=np.float32)
+    if sample_rate == MODEL_SAMPLE_RATE:
+        return mono
+    return soxr.resample(mono, sample_rate, MODEL_SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
 
 
 def frame_rms_dbfs(audio, sample_rate, frame_seconds=0.1):

@@ -159,7 +159,7 @@ def _analyse_task(song, config, path):
             return cached["analysis"]
     analysis = analyse_song(song, config)
     record = {"fingerprint": fingerprint, "settings": settings, "analysis": analysis}
-    contracts.atomic_write(path, lambda handle: json.dump(record, handle))
+    contracts.atomic_write(path, lambda handle: handle.write(json.dumps(record)))
     return analysis
 
 
@@ -195,7 +195,7 @@ def _render_task(unit, scenarios, songs, work, peak_ceiling_dbfs, audio_format):
             render_group(group, songs, work, peak_ceiling_dbfs=peak_ceiling_dbfs, audio_format=audio_format)
         )
     record = {"plan_sha256": plan_hash, "results": results}
-    contracts.atomic_write(path, lambda handle: json.dump(record, handle))
+    contracts.atomic_write(path, lambda handle: handle.write(json.dumps(record)))
     return results
 
 
