@@ -438,6 +438,19 @@ def correlation_table(
                 "groups_dropped": 0,
             }
             settings = {"methods": methods, "n_resamples": n_resamples, "seed": seed + offset, "ci": ci}
+            if len(x) < 3:  # too few scored items for any correlation: say so, do not guess
+                empty = pd.DataFrame(
+                    {
+                        "method": list(methods),
+                        "r": np.nan,
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "p": np.nan,
+                        "n": len(x),
+                    }
+                )
+                rows.append(empty.assign(level="item", dimension=dim, metric=name, **extra))
+                continue
             found = [bootstrap_correlation(x, y, **settings).assign(level="item", **extra)]
             if scenario in joined.columns:
                 grouped = grouped_correlation(x, y, joined[scenario].to_numpy(), **settings)
@@ -486,7 +499,7 @@ def metric_comparisons(
     """Compare metrics pairwise on each dimension: Williams' test and a paired permutation test.
 
     Both are on Spearman's ρ (Williams' test on the ranks, i.e. on Pearson's r of the ranks),
-    over the items every compared metric scored. Holm's correction runs over each test's
+    over the items both metrics of a pair scored (``n``). Holm's correction runs over each test's
     p-values across the whole table.
 
     Parameters
@@ -516,13 +529,15 @@ def metric_comparisons(
     rows = []
     offset = 0
     for dim, group in means.groupby(dimension, sort=False):
-        joined = group.set_index(item)[["human"]].join(wide, how="inner").dropna()
-        names = [name for name in wide.columns if joined[name].nunique() > 1]
-        if len(joined) < 4 or len(names) < 2:
+        joined = group.set_index(item)[["human"]].join(wide, how="inner")
+        leaders = {}
+        for name in wide.columns:
+            pair = joined[["human", name]].dropna()
+            if len(pair) >= 4 and pair[name].nunique() > 1:
+                leaders[name] = abs(pair.rank().corr().iat[0, 1])
+        ordered = sorted(leaders, key=lambda name: -leaders[name])
+        if len(ordered) < 2:
             continue
-        ranks = joined[["human", *names]].rank()
-        rho = ranks.corr()
-        ordered = sorted(names, key=lambda name: -abs(rho.at["human", name]))
         if pairs == "all":
             candidates = list(combinations(ordered, 2))
         elif pairs == "leader":
@@ -531,12 +546,16 @@ def metric_comparisons(
             raise ValueError(f"pairs must be 'all' or 'leader', not {pairs!r}")
         for first, second in candidates:
             offset += 1
+            shared = joined[["human", first, second]].dropna()  # items both metrics scored
+            if len(shared) < 4:
+                continue
+            rho = shared.rank().corr()
             r12, r13, r23 = rho.at["human", first], rho.at["human", second], rho.at[first, second]
-            t, df, p = williams_test(r12, r13, r23, len(joined))
+            t, df, p = williams_test(r12, r13, r23, len(shared))
             difference, p_perm = paired_permutation_test(
-                joined["human"],
-                joined[first],
-                joined[second],
+                shared["human"],
+                shared[first],
+                shared[second],
                 n_permutations=n_permutations,
                 seed=seed + offset,
             )
@@ -553,7 +572,7 @@ def metric_comparisons(
                     "williams_df": df,
                     "williams_p": p,
                     "permutation_p": p_perm,
-                    "n": len(joined),
+                    "n": len(shared),
                 }
             )
     columns = [

@@ -214,3 +214,21 @@ def test_judge_agreement_counts_pairs_and_leaves_missing_replies_out():
     assert (row["n_items"], row["n_missing"]) == (2, 1)
     assert row["exact"] == pytest.approx(1 / 4) and row["within_one"] == pytest.approx(2 / 4)
     assert row["bias"] == pytest.approx(((4 - 3.5) + (4 - 2)) / 2)
+
+
+def test_a_metric_that_scored_almost_nothing_gets_an_empty_row_not_a_number():
+    means, scores = _grid()
+    scores = scores.copy()
+    judge = pd.DataFrame({"item": means["item"], "metric": "judge", "value": np.nan})
+    judge.loc[:1, "value"] = [3.0, 4.0]
+    table = correlation_table(means, pd.concat([scores, judge]), n_resamples=50, omit_missing=True)
+    row = table.query("metric == 'judge'")
+    assert row["r"].isna().all() and (row["n"] == 2).all() and (row["n_missing"] == 118).all()
+
+
+def test_metric_comparisons_use_the_items_both_metrics_scored():
+    means, scores = _grid()
+    scores = scores.copy()
+    scores.loc[(scores["metric"] == "noise") & scores["item"].isin(means["item"][:10]), "value"] = np.nan
+    row = metric_comparisons(means, scores, n_permutations=100).iloc[0]
+    assert row["n"] == 110
