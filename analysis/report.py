@@ -321,17 +321,24 @@ def likert_distribution(ratings):
     return counts
 
 
-def breakdown_table(ratings, factors=("system", *FACTORS)):
-    """Mean score per dimension × system × level of each factor (genre, flaw count, anchor)."""
+def breakdown_table(ratings, factors=FACTORS):
+    """Mean score per dimension × system × level of each factor (genre, flaw count, anchor).
+
+    Each factor on its own, then all present factors crossed (factor ``genre × flaw_count ×
+    anchor``, level ``pop | 1 | vocals``): the full cross has small cells, so read its ``n_items``.
+    """
     import pandas as pd
 
+    present = [factor for factor in factors if factor in ratings.columns]
+    keys = [(factor, ratings[factor].astype(str)) for factor in present]
+    if len(present) > 1:
+        crossed = ratings[present].astype(str).agg(" | ".join, axis=1)
+        keys.append((" × ".join(present), crossed))
     frames = []
-    for factor in factors:
-        if factor == "system" or factor not in ratings.columns:
-            continue
-        keyed = ratings.assign(level=ratings[factor].astype(str))
+    for factor, level in keys:
         table = (
-            keyed.groupby(["dimension", "system", "level"])
+            ratings.assign(level=level)
+            .groupby(["dimension", "system", "level"])
             .agg(
                 mean=("score", "mean"),
                 sd=("score", "std"),

@@ -173,7 +173,7 @@ def test_free_text_is_escaped_and_exported_as_a_coding_sheet(built):
 def test_breakdowns_cover_genre_flaw_count_and_anchor(built):
     _, out, ratings, *_ = built
     breakdown = pd.read_csv(out / "tables" / "breakdown.csv", dtype={"level": str})
-    assert set(breakdown["factor"]) == {"genre", "flaw_count", "anchor"}
+    assert set(breakdown["factor"]) == {"genre", "flaw_count", "anchor", "genre × flaw_count × anchor"}
     row = breakdown.query(
         "dimension == 'conventions' and factor == 'genre' and system == 'ideal' and level == 'pop'"
     )
