@@ -330,15 +330,11 @@ def breakdown_table(ratings, factors=FACTORS):
     import pandas as pd
 
     present = [factor for factor in factors if factor in ratings.columns]
-    keys = [(factor, ratings[factor].astype(str)) for factor in present]
-    if len(present) > 1:
-        crossed = ratings[present].astype(str).agg(" | ".join, axis=1)
-        keys.append((" × ".join(present), crossed))
+    groupings = [[factor] for factor in present] + ([present] if len(present) > 1 else [])
     frames = []
-    for factor, level in keys:
+    for grouping in groupings:
         table = (
-            ratings.assign(level=level)
-            .groupby(["dimension", "system", "level"])
+            ratings.groupby(["dimension", "system", *grouping])
             .agg(
                 mean=("score", "mean"),
                 sd=("score", "std"),
@@ -347,7 +343,8 @@ def breakdown_table(ratings, factors=FACTORS):
             )
             .reset_index()
         )
-        table.insert(1, "factor", factor)
+        table["level"] = table[grouping].astype(str).agg(" | ".join, axis=1)  # on the small table
+        table["factor"] = " × ".join(grouping)
         frames.append(table)
     columns = ["dimension", "factor", "system", "level", "mean", "sd", "n_ratings", "n_items"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
