@@ -23,6 +23,7 @@ DEMO_SECONDS ?= 30
 DEMO_SEED ?= 7
 DEMO_STEPS ?= 48
 DEMO_PARTICIPANTS ?= 24
+DEMO_TINY_CONFIG ?=
 DEMO_SYSTEMS := finetuned base baseline ideal sham
 DEMO_ADVICE := $(DEMO_SYSTEMS:%=$(DEMO)/advice/%.jsonl)
 
@@ -87,7 +88,8 @@ $(DEMO)/dataset/manifest.json: $(DEMO)/corpus/tracklist.csv
 	$(MANAGE) build_dataset --corpus $(DEMO)/corpus --out $(DEMO)/dataset --seed $(DEMO_SEED) --jobs 2
 
 $(DEMO)/tiny/config.json: $(DEMO)/dataset/manifest.json
-	$(MANAGE) build_tiny_model --dataset $(DEMO)/dataset --out $(DEMO)/tiny --seed $(DEMO_SEED)
+	$(MANAGE) build_tiny_model --dataset $(DEMO)/dataset --out $(DEMO)/tiny --seed $(DEMO_SEED) \
+		$(if $(DEMO_TINY_CONFIG),--config $(DEMO_TINY_CONFIG))
 
 $(DEMO)/run/metrics.json: $(DEMO)/tiny/config.json
 	$(MANAGE) train_advisor --dataset $(DEMO)/dataset --base-model $(DEMO)/tiny --out $(DEMO)/run \

@@ -21,7 +21,9 @@ rows and falls back to the all-genre median otherwise; each fallback is counted 
 pair (anchor, stem) never seen with that anchor in training is derived from pairs that were:
 offsets are level differences, so ``offset(a, s) = -offset(s, a)`` and, through any pivot stem
 ``p`` measured against both, ``offset(a, s) = offset(p, s) - offset(p, a)`` (counted as a
-fallback too). Only a stem never measured at all is an error, not a guess.
+fallback too). A stem never measured at all has no norm: :meth:`GenreNorms.offset` raises
+``KeyError``, and the advisor leaves that stem alone (it has no convention to judge it by) and
+counts it in ``unjudged`` so a report can say so.
 """
 
 import math
@@ -57,6 +59,7 @@ class GenreNorms:
     overall: dict = field(default_factory=dict)
     min_rows: int = 1
     fallbacks: Counter = field(default_factory=Counter)
+    unjudged: Counter = field(default_factory=Counter)
 
     @classmethod
     def fit(cls, rows, *, min_rows=1):
@@ -151,7 +154,12 @@ def baseline_corrections(*, anchor, stems=STEMS, levels_lufs, genre, norms):
         if level is None:
             silent.append(stem)
             continue
-        norm = norms.offset(genre=genre, anchor=anchor, stem=stem)
+        try:
+            norm = norms.offset(genre=genre, anchor=anchor, stem=stem)
+        except KeyError:
+            norms.unjudged[_key(genre_key(genre), anchor, stem)] += 1
+            corrections[stem] = 0.0
+            continue
         corrections[stem] = norm - (level - anchor_level)
     return corrections, tuple(silent)
 

@@ -135,3 +135,17 @@ def test_the_baseline_text_never_asks_to_move_a_silent_stem(norms):
 def test_a_norm_row_without_a_field_is_refused_by_name():
     with pytest.raises(ValueError, match="row 0 has no 'offset_lu'"):
         GenreNorms.fit([{"genre": "Pop", "anchor": "vocals", "stem": "bass"}])
+
+
+def test_a_stem_without_any_norm_is_left_alone_and_counted(norms):
+    levels = {"vocals": -20.0, "drums": -10.0, "bass": -20.0, "other": -20.0, "piano": -5.0}
+    corrections, silent = baseline_corrections(
+        anchor="vocals",
+        stems=["vocals", "drums", "bass", "other", "piano"],
+        levels_lufs=levels,
+        genre="Rap",
+        norms=norms,
+    )
+    assert corrections["piano"] == 0.0
+    assert corrections["drums"] < -6
+    assert norms.unjudged["rap|vocals|piano"] == 1
