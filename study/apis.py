@@ -13,14 +13,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from study import exports, selectors, services
 from study.dimensions import DIMENSION_NAMES
 from study.models import Participant
-from study.permissions import ParticipantSessionAuthentication, participant_for_request
+from study.permissions import ParticipantSessionAuthentication, participant_trial_for_request
 
 MAX_SUBMIT_BYTES = 32 * 1024
 MAX_EVENTS_BYTES = 256 * 1024
@@ -90,8 +92,17 @@ class ParticipantSessionScheme(OpenApiAuthenticationExtension):
 
 
 class ParticipantApi(APIView):
+    """Base of the participant endpoints: JSON in and out, the participant's session, no throttle.
+
+    Each request reads the session and then, in one query, the trial with its participant and
+    study (:func:`study.permissions.participant_trial_for_request`).
+    """
+
     authentication_classes = [ParticipantSessionAuthentication]
     permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    throttle_classes = []
 
 
 class TrialStateApi(ParticipantApi):
@@ -137,8 +148,7 @@ class TrialStateApi(ParticipantApi):
         responses={200: OutputSerializer, 404: DetailOutput},
     )
     def get(self, request, code, trial_id):
-        participant = participant_for_request(request, code)
-        trial = selectors.trial_get_for(participant, trial_id)
+        trial = participant_trial_for_request(request, code, trial_id, with_progress=True)
         # trial_state_for returns JSON-ready data in the OutputSerializer's shape (see the schema).
         return Response(selectors.trial_state_for(trial))
 
@@ -166,18 +176,13 @@ class TrialSubmitApi(ParticipantApi):
     )
     def post(self, request, code, trial_id):
         _limit_body(request, MAX_SUBMIT_BYTES)
-        participant = participant_for_request(request, code)
-        trial = selectors.trial_get_for(participant, trial_id, with_item=False)
+        trial = participant_trial_for_request(request, code, trial_id, with_item=False, with_next=True)
         data = _validated(self.InputSerializer, request.data)
         try:
             trial = services.trial_submit(trial=trial, **data)
         except services.StudyRuleError as error:
             raise _rule_broken(error) from None
-        output = {
-            "trial": trial.pk,
-            "state": trial.state,
-            "next_trial": selectors.trial_next_id_for(participant),
-        }
+        output = {"trial": trial.pk, "state": trial.state, "next_trial": trial.next_trial_id}
         return Response(self.OutputSerializer(output).data)
 
 
@@ -206,8 +211,7 @@ class TrialEventsApi(ParticipantApi):
     )
     def post(self, request, code, trial_id):
         _limit_body(request, MAX_EVENTS_BYTES)
-        participant = participant_for_request(request, code)
-        trial = selectors.trial_get_for(participant, trial_id, with_item=False)
+        trial = participant_trial_for_request(request, code, trial_id, with_item=False)
         data = _validated(self.InputSerializer, request.data)
         try:
             stored = services.playback_events_record(trial=trial, events=data["events"])

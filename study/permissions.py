@@ -13,7 +13,7 @@ from django.http import Http404
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.throttling import AnonRateThrottle
 
-from study.selectors import participant_get_by_code
+from study.selectors import participant_get_by_code, trial_get_by_code
 
 SESSION_KEY = "participant_code"
 
@@ -33,6 +33,18 @@ def participant_for_request(request, code):
     if not code or request.session.get(SESSION_KEY) != code:
         raise Http404("No such participant.")
     return participant_get_by_code(code)
+
+
+def participant_trial_for_request(request, code, trial_id, **options):
+    """The trial ``trial_id`` of the session's consented participant ``code``, in one query; else Http404.
+
+    The same rules as :func:`participant_for_request` plus the trial being the participant's;
+    ``options`` go to :func:`study.selectors.trial_get_by_code`. The participant is
+    ``trial.participant``.
+    """
+    if not code or request.session.get(SESSION_KEY) != code:
+        raise Http404("No such participant.")
+    return trial_get_by_code(code, trial_id, **options)
 
 
 class SessionStartThrottle(AnonRateThrottle):

@@ -1,7 +1,9 @@
 """Every non-trivial read of the study app.
 
-A participant is fetched in exactly one way, :func:`participant_get_by_code`, which also
-enforces consent. Exports carry the participant's pseudonym, never the code (which works as a
+A participant is fetched by code in one of two ways that apply the same rules (unknown, withdrawn
+or unconsented codes are a 404): :func:`participant_get_by_code`, and for the participant API's
+hot path :func:`trial_get_by_code`, which reads the trial, its participant and study (and what
+the request needs besides) in one query. Exports carry the participant's pseudonym, never the code (which works as a
 password in URLs) and never the recruiter ids.
 """
 
@@ -10,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, Func, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
 from django.urls import reverse
 
@@ -96,18 +98,94 @@ def trial_next_id_for(participant):
     )
 
 
+def _trial_id(trial_id):
+    try:
+        return int(trial_id)
+    except (TypeError, ValueError):
+        raise Http404("No such trial.") from None
+
+
 def trial_get_for(participant, trial_id, *, with_item=True):
     """The participant's trial ``trial_id``; Http404 for anyone else's or an unknown id.
 
     ``with_item=False`` skips loading the item and scenario (for callers that only write).
     """
-    try:
-        trial_id = int(trial_id)
-    except (TypeError, ValueError):
-        raise Http404("No such trial.") from None
     trials = trials_for(participant) if with_item else participant.trials.all()
-    trial = trials.filter(pk=trial_id).first()
+    trial = trials.filter(pk=_trial_id(trial_id)).order_by().first()
     if trial is None:
+        raise Http404("No such trial.")
+    return trial
+
+
+def _trial_count(**filters):
+    """``COUNT`` of the outer trial's participant's trials matching ``filters``, as a subquery."""
+    return Subquery(
+        Trial.objects.filter(participant=OuterRef("participant_id"), **filters)
+        .order_by()
+        .annotate(n=Func("pk", function="COUNT"))
+        .values("n")
+    )
+
+
+TRIAL_HOT_COLUMNS = (
+    *(field.name for field in Trial._meta.concrete_fields),
+    "participant__code",
+    "participant__state",
+    "participant__consented_at",
+    "participant__last_active_at",
+    "participant__study__min_listening_seconds",
+    "participant__study__free_text_required",
+)
+"""What the participant API reads of a trial, its participant and study (the rest is deferred)."""
+TRIAL_ITEM_COLUMNS = (
+    "item__text",
+    "item__corrections_db",
+    "item__master_gain_db",
+    "item__scenario__anchor",
+    "item__scenario__genre",
+    "item__scenario__segment_seconds",
+    "item__scenario__stems",
+    "item__scenario__gains_db",
+)
+"""What :func:`trial_state_for` reads of the item and scenario."""
+
+
+def trial_get_by_code(code, trial_id, *, with_item=True, with_progress=False, with_next=False):
+    """Trial ``trial_id`` of the consented participant with this ``code``, read in one query.
+
+    The participant and study are joined (``trial.participant.study``); ``with_item`` joins the
+    item and scenario; ``with_progress`` annotates ``progress_submitted`` and ``progress_total``
+    (what :func:`trial_progress_for` counts); ``with_next`` annotates ``next_trial_id``, the
+    first *other* trial of the participant not yet submitted (what :func:`trial_next_id_for`
+    answers once this trial is submitted). Raises Http404 exactly where
+    :func:`participant_get_by_code` plus :func:`trial_get_for` would: an unknown, withdrawn or
+    unconsented participant, or a trial that is not this participant's.
+    """
+    related = ("participant__study", "item__scenario") if with_item else ("participant__study",)
+    columns = TRIAL_HOT_COLUMNS + (TRIAL_ITEM_COLUMNS if with_item else ())
+    trials = (
+        Trial.objects.select_related(*related)
+        .only(*columns)
+        .filter(pk=_trial_id(trial_id), participant__code=str(code))
+        .exclude(participant__state=Participant.State.WITHDRAWN)
+        .order_by()
+    )
+    if with_progress:
+        trials = trials.annotate(
+            progress_total=_trial_count(), progress_submitted=_trial_count(state=Trial.State.SUBMITTED)
+        )
+    if with_next:
+        trials = trials.annotate(
+            next_trial_id=Subquery(
+                Trial.objects.filter(participant=OuterRef("participant_id"))
+                .exclude(state=Trial.State.SUBMITTED)
+                .exclude(pk=OuterRef("pk"))
+                .order_by("position")
+                .values("pk")[:1]
+            )
+        )
+    trial = trials.first()
+    if trial is None or not trial.participant.has_consented:
         raise Http404("No such trial.")
     return trial
 
@@ -141,14 +219,20 @@ def stem_audio_path_for(trial, stem):
     return dataset_root(scenario.study) / scenario.audio[stem]
 
 
-def trial_state_for(trial):
-    """Everything the trial page needs, as JSON-ready data. Never names the advice's system."""
+def trial_state_for(trial, *, progress=None):
+    """Everything the trial page needs, as JSON-ready data. Never names the advice's system.
+
+    ``progress`` is ``(submitted, total)`` when the caller knows it; otherwise it is taken from
+    the annotations of :func:`trial_get_by_code` (``with_progress``) or counted.
+    """
     item = trial.item
     scenario = item.scenario
     participant = trial.participant
     study = participant.study
     gains = state_gains_db(scenario, item)
-    submitted, total = trial_progress_for(participant)
+    if progress is None and hasattr(trial, "progress_total"):
+        progress = (trial.progress_submitted, trial.progress_total)
+    submitted, total = progress if progress is not None else trial_progress_for(participant)
     saved = None
     if trial.state == Trial.State.SUBMITTED:
         feedback = getattr(trial, "feedback", None)

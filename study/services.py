@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from study.dimensions import DIMENSION_NAMES, SCALE
@@ -429,29 +431,51 @@ def _submission_errors(*, study: Study, trial: Trial, ratings, feedback, listene
     return errors
 
 
-@transaction.atomic
+def _stored_answer_matches(trial: Trial, ratings, feedback) -> bool:
+    # Fresh queries, never joined to the trial row read earlier: they see what is committed now.
+    stored = dict(Rating.objects.filter(trial=trial).values_list("dimension", "score"))
+    stored_feedback = Feedback.objects.filter(trial=trial).values_list("text", flat=True).first() or ""
+    return stored == ratings and stored_feedback == (feedback or "").strip()
+
+
+def _submit_refused(trial: Trial, ratings, feedback) -> Trial:
+    """Answer a submit of a trial that is (or may be) no longer open, from a fresh read.
+
+    An identical retry of a submitted trial returns it; anything else raises the rule it breaks.
+    """
+    fresh = Trial.objects.select_related("participant").filter(pk=trial.pk).first()
+    if fresh is None:
+        raise StudyRuleError(
+            f"Trial {trial.pk} no longer exists (the participant withdrew); nothing was stored."
+        )
+    _require_consent(fresh.participant)
+    if fresh.state == Trial.State.SUBMITTED:
+        if _stored_answer_matches(fresh, ratings, feedback):
+            trial.state, trial.submitted_at = fresh.state, fresh.submitted_at
+            return trial
+        raise InvalidSubmission("This trial was already submitted with different answers; it cannot change.")
+    raise StudyRuleError(
+        f"Trials can be submitted only while in trials (state is {fresh.participant.state})."
+    )
+
+
 def trial_submit(*, trial: Trial, ratings: dict[str, int], feedback: str, listened_seconds: float) -> Trial:
     """Save a trial's five ratings and feedback in one transaction; idempotent.
 
     A retried submit with the same ratings and feedback returns the stored trial and writes
     nothing; a different answer for a submitted trial is refused. Bad input raises
     :class:`InvalidSubmission` listing every problem, and nothing is stored.
+
+    The input is checked first (against ``trial.participant.study``'s settings); the protocol's
+    rules are then enforced by the database, not by the objects passed in (which may be stale):
+    one ``UPDATE`` marks the trial submitted only if it is not yet submitted and its participant
+    has consented and is in trials, so of two concurrent submits exactly one stores ratings (the
+    other waits for the row, then sees it submitted and compares answers). When no row was
+    marked, a fresh read says why. Returns ``trial``, updated.
     """
-    trial = (
-        Trial.objects.select_for_update(of=("self",)).select_related("participant__study").get(pk=trial.pk)
-    )
     participant = trial.participant
-    _require_consent(participant)
     if trial.state == Trial.State.SUBMITTED:
-        # Fresh queries: on PostgreSQL a statement that waited for the lock sees the locked row
-        # anew but joined rows only as they were when it started, so never join them here.
-        stored = dict(Rating.objects.filter(trial=trial).values_list("dimension", "score"))
-        stored_feedback = Feedback.objects.filter(trial=trial).values_list("text", flat=True).first() or ""
-        if stored == ratings and stored_feedback == (feedback or "").strip():
-            return trial
-        raise InvalidSubmission("This trial was already submitted with different answers; it cannot change.")
-    if participant.state != State.IN_TRIALS:
-        raise StudyRuleError(f"Trials can be submitted only while in trials (state is {participant.state}).")
+        return _submit_refused(trial, ratings, feedback)
     errors = _submission_errors(
         study=participant.study,
         trial=trial,
@@ -462,16 +486,40 @@ def trial_submit(*, trial: Trial, ratings: dict[str, int], feedback: str, listen
     if errors:
         raise InvalidSubmission("; ".join(errors))
     now = timezone.now()
-    Rating.objects.bulk_create(
-        [Rating(trial=trial, dimension=name, score=ratings[name], created_at=now) for name in DIMENSION_NAMES]
-    )
-    Feedback.objects.create(trial=trial, text=feedback.strip(), created_at=now)
+    with transaction.atomic():
+        # The state test is on the updated row itself, so PostgreSQL re-checks it after waiting
+        # for a concurrent submit's lock; the participant test is a correlated EXISTS.
+        marked = (
+            Trial.objects.filter(pk=trial.pk)
+            .exclude(state=Trial.State.SUBMITTED)
+            .filter(
+                Exists(
+                    Participant.objects.filter(
+                        pk=OuterRef("participant_id"), state=State.IN_TRIALS, consented_at__isnull=False
+                    )
+                )
+            )
+            .update(
+                state=Trial.State.SUBMITTED,
+                submitted_at=now,
+                started_at=Coalesce(F("started_at"), Value(now)),
+                listened_seconds=float(listened_seconds),
+            )
+        )
+        if not marked:
+            return _submit_refused(trial, ratings, feedback)
+        Rating.objects.bulk_create(
+            [
+                Rating(trial=trial, dimension=name, score=ratings[name], created_at=now)
+                for name in DIMENSION_NAMES
+            ]
+        )
+        Feedback.objects.create(trial=trial, text=feedback.strip(), created_at=now)
+        _activity_touch(participant, now)
     trial.state = Trial.State.SUBMITTED
     trial.submitted_at = now
     trial.started_at = trial.started_at or now
     trial.listened_seconds = float(listened_seconds)
-    trial.save(update_fields=["state", "submitted_at", "started_at", "listened_seconds"])
-    _activity_touch(participant, now)
     return trial
 
 
@@ -479,6 +527,7 @@ def _activity_touch(participant: Participant, now):
     """Record that the participant is active; at most one write a minute (the timeout is in hours)."""
     if now - participant.last_active_at > ACTIVITY_RESOLUTION:
         Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
+        participant.last_active_at = now
 
 
 EVENT_FIELDS = {"kind", "state", "audio_time", "client_time", "detail"}
@@ -519,9 +568,8 @@ def playback_events_record(*, trial: Trial, events: list[dict]) -> int:
 
     Validates the whole batch first (nothing is stored if one event is bad). Events after the
     trial was submitted are still stored (the player may flush late). Marks the trial started.
+    Consent is checked in the database inside the same transaction (one ``EXISTS``).
     """
-    trial = Trial.objects.select_related("participant").get(pk=trial.pk)
-    _require_consent(trial.participant)
     if not isinstance(events, list):
         raise StudyRuleError("events must be a list")
     if len(events) > MAX_EVENTS_PER_BATCH:
@@ -529,6 +577,11 @@ def playback_events_record(*, trial: Trial, events: list[dict]) -> int:
     errors = [error for index, event in enumerate(events) for error in _event_errors(index, event)]
     if errors:
         raise StudyRuleError("; ".join(errors[:10]))
+    consented = Participant.objects.filter(pk=trial.participant_id, consented_at__isnull=False).exclude(
+        state__in=[State.DECLINED, State.WITHDRAWN]
+    )
+    if not consented.exists():
+        _require_consent(Participant.objects.get(pk=trial.participant_id))
     now = timezone.now()
     PlaybackEvent.objects.bulk_create(
         [

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from study import flow, huggins, journey, media, services
 from study.dimensions import DIMENSIONS, SCALE
-from study.models import AdviceItem, Participant, Study
+from study.models import AdviceItem, Participant, Study, Trial
 from study.permissions import SESSION_KEY, session_start_allowed
 from study.selectors import (
     dataset_root,
@@ -25,7 +25,6 @@ from study.selectors import (
     stem_audio_path_for,
     study_get_by_slug,
     trial_get_for,
-    trial_next_for,
     trial_state_for,
 )
 
@@ -70,10 +69,12 @@ def _consent_html(document):
 
 
 def _trial_context(participant):
-    trial = trial_next_for(participant)
-    state = trial_state_for(trial)
-    trials = list(participant.trials.order_by("position").values_list("pk", "is_practice"))
-    counted = [pk for pk, is_practice in trials if not is_practice]
+    trials = list(participant.trials.order_by("position").values_list("pk", "is_practice", "state"))
+    next_id = next((pk for pk, _, state in trials if state != Trial.State.SUBMITTED), None)
+    trial = trial_get_for(participant, next_id)
+    submitted = sum(state == Trial.State.SUBMITTED for _, _, state in trials)
+    state = trial_state_for(trial, progress=(submitted, len(trials)))
+    counted = [pk for pk, is_practice, _ in trials if not is_practice]
     api_kwargs = {"code": participant.code, "trial_id": trial.pk}
     number = counted.index(trial.pk) + 1 if trial.pk in counted else 0
     config = {
