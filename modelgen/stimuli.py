@@ -9,8 +9,9 @@ Scenarios drawn from the same segment (a *render group*) share their reference f
     audio/<group>/<draw>/model/mix.wav         the as-given mix at 16 kHz mono (other representations)
 
 ``<draw>`` is the scenario id without the group prefix (``0``, ``1`` …; ``flawed`` for a hybrid).
-Files are 16-bit: FLAC (``audio_format="flac"``, the default) or WAV (``"wav"``: about five
-times faster to write, twice the size) for the 44.1 kHz stereo files, WAV for the model's clips.
+Files are 16-bit: FLAC (``audio_format="flac"``, the default, at the fastest compression level)
+or WAV (``"wav"``: faster to write, about twice the size) for the 44.1 kHz stereo files, WAV for
+the model's clips.
 
 No stem is normalised on its own: relative level is what the model must hear. If any file of a
 group would peak above ``peak_ceiling_dbfs`` (default -1 dBFS), the whole group is scaled by
@@ -21,7 +22,7 @@ as-given and reference mixes at equal BS.1770 loudness (the louder one is turned
 
 import hashlib
 import io
-import wave
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -46,50 +47,21 @@ def read_sources(scenario, songs, sample_rate):
     return stems
 
 
-def _pcm16(data):
-    """Quantise float audio to 16-bit PCM (full scale 32768, rounded to nearest, clipped)."""
-    scaled = data * np.float32(32768)
-    np.clip(scaled, -32768, 32767, out=scaled)
-    np.rint(scaled, out=scaled)
-    return scaled.astype("<i2")
-
-
-def encode(data, sample_rate, fmt):
-    """The bytes of a 16-bit audio file: ``fmt`` is ``WAV`` or ``FLAC``.
-
-    The file is built in memory, so it is hashed without reading it back and written without
-    libsndfile's per-file ``fsync``. WAV is the canonical 44-byte header plus the samples
-    (Python's :mod:`wave`); FLAC uses libsndfile at compression level 0 (see
-    :data:`FLAC_COMPRESSION_LEVEL`).
-    """
-    pcm = _pcm16(data)
-    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
-    buffer = io.BytesIO()
-    if fmt == "WAV":
-        with wave.open(buffer, "wb") as handle:
-            handle.setnchannels(channels)
-            handle.setsampwidth(2)
-            handle.setframerate(sample_rate)
-            handle.setnframes(pcm.shape[0])
-            handle.writeframes(pcm.tobytes())
-    else:
-        import soundfile
-
-        soundfile.write(
-            buffer,
-            pcm,
-            sample_rate,
-            subtype="PCM_16",
-            format=fmt,
-            compression_level=FLAC_COMPRESSION_LEVEL,
-        )
-    return buffer.getvalue()
-
-
 AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}
 FLAC_COMPRESSION_LEVEL = 0.0
-"""libsndfile's FLAC level in [0, 1]; 0 encodes about 30 % faster than the default for files
-under 1 % larger (measured in ``benchmarks/dataset_build.py``'s notes in docs/dataset.md)."""
+"""libsndfile's FLAC compression level in [0, 1]: 0 encodes about 30 % faster than the default
+(0.5) for files about 1 % larger."""
+
+_WAV_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
+def _wav_header(frames, channels, sample_rate):
+    """The canonical 44-byte RIFF/WAVE header of 16-bit PCM (what :mod:`wave` writes)."""
+    size = frames * channels * 2
+    return _WAV_HEADER.pack(
+        b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, channels, sample_rate,
+        sample_rate * channels * 2, channels * 2, 16, b"data", size,
+    )  # fmt: skip
 
 
 def _peak_dbfs(clip):
@@ -98,21 +70,60 @@ def _peak_dbfs(clip):
 
 
 class _Writer:
-    """Writes encoded files under the dataset folder and keeps their sha256 by relative path."""
+    """Encodes 16-bit files under the dataset folder and keeps their sha256 by relative path.
+
+    A file is built in memory, hashed from there (never read back) and written with one call,
+    without libsndfile's per-file ``fsync`` (the dataset is published by one rename at the end).
+    Scratch buffers are reused across files of one shape: at 10 s per file, fresh arrays cost
+    more in page faults than the arithmetic on them.
+    """
 
     def __init__(self, out_dir):
-        self.out_dir = out_dir
+        self.out_dir = Path(out_dir)
         self.hashes = {}
-        self.folders = set()
+        self._folders = set()
+        self._scratch = {}
 
-    def save(self, relative, data):
+    def _pcm16(self, data):
+        """Quantise float audio to 16-bit PCM: scaled by 32768, clipped, rounded to nearest."""
+        if data.shape not in self._scratch:
+            self._scratch[data.shape] = (np.empty(data.shape, np.float32), np.empty(data.shape, "<i2"))
+        scaled, pcm = self._scratch[data.shape]
+        np.multiply(data, np.float32(32768), out=scaled)
+        np.clip(scaled, -32768, 32767, out=scaled)
+        np.rint(scaled, out=pcm, casting="unsafe")
+        return pcm
+
+    def save(self, relative, data, sample_rate, fmt):
+        """Write ``data`` as ``fmt`` (``WAV`` or ``FLAC``) at ``relative``; return the posix path."""
+        pcm = self._pcm16(data)
+        if fmt == "WAV":
+            channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+            parts = [_wav_header(pcm.shape[0], channels, sample_rate), pcm]
+        else:
+            import soundfile
+
+            buffer = io.BytesIO()
+            soundfile.write(
+                buffer,
+                pcm,
+                sample_rate,
+                subtype="PCM_16",
+                format=fmt,
+                compression_level=FLAC_COMPRESSION_LEVEL,
+            )
+            parts = [buffer.getbuffer()]
         path = self.out_dir / relative
-        if path.parent not in self.folders:
+        if path.parent not in self._folders:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.folders.add(path.parent)
-        path.write_bytes(data)
+            self._folders.add(path.parent)
+        digest = hashlib.sha256()
+        with path.open("wb") as handle:
+            for part in parts:
+                handle.write(part)
+                digest.update(part)
         key = relative.as_posix()
-        self.hashes[key] = hashlib.sha256(data).hexdigest()
+        self.hashes[key] = digest.hexdigest()
         return key
 
 
@@ -144,7 +155,7 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0, audio_for
     the reference stems and mix (files and loudness), and each stem's 16 kHz mono clip (a gain
     commutes with resampling and with averaging the channels, so a model input is the group's
     clip times the offset's gain). An as-given mix is the reference mix plus ``(g - 1)`` times
-    each flawed stem; a scenario without flaws reuses the reference mix's loudness and bytes.
+    each flawed stem; a scenario without flaws reuses the reference mix's samples and loudness.
     """
     out_dir = Path(out_dir)
     if audio_format not in AUDIO_FORMATS:
@@ -177,19 +188,18 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0, audio_for
         scale_db = round(peak_ceiling_dbfs - peak - 0.005, 3)
     if scale_db:
         gain = np.float32(audio.db_to_gain(scale_db))
-        reference = {stem: clip * gain for stem, clip in reference.items()}
-        reference_mix = reference_mix * gain
-        as_given = {key: clip * gain for key, clip in as_given.items()}
+        own = [clip for clip in as_given.values() if clip is not reference_mix]
+        for clip in [*reference.values(), reference_mix, *own]:
+            clip *= gain  # every array here belongs to this group (a balanced mix is the reference's)
     headroom_db = 0.0 if peak is None else round(-(peak + scale_db), 3)
 
     base = Path("audio") / group
     writer = _Writer(out_dir)
     reference_paths = {
-        stem: writer.save(base / "reference" / f"{stem}.{suffix}", encode(clip, rate, fmt))
+        stem: writer.save(base / "reference" / f"{stem}.{suffix}", clip, rate, fmt)
         for stem, clip in reference.items()
     }
-    reference_mix_bytes = encode(reference_mix, rate, fmt)
-    reference_mix_path = writer.save(base / f"reference_mix.{suffix}", reference_mix_bytes)
+    reference_mix_path = writer.save(base / f"reference_mix.{suffix}", reference_mix, rate, fmt)
     model_reference = {stem: audio._model_input(clip, rate) for stem, clip in reference.items()}
     shared = {path: writer.hashes[path] for path in [*reference_paths.values(), reference_mix_path]}
 
@@ -200,19 +210,17 @@ def render_group(scenarios, songs, out_dir, *, peak_ceiling_dbfs=-1.0, audio_for
         gains = scenario["gains_db"]
         balanced = not any(gains.values())
         given = as_given[scenario["id"]]
-        given_bytes = reference_mix_bytes if balanced else encode(given, rate, fmt)
-        mix_path = writer.save(folder / f"as_given_mix.{suffix}", given_bytes)
+        mix_path = writer.save(folder / f"as_given_mix.{suffix}", given, rate, fmt)
         given_lufs = reference_lufs if balanced else _loudness(given, rate)
         model_paths = []
         model_mix = np.zeros_like(model_reference[STEMS[0]])
         for index, stem in enumerate(scenario["stems"]):
             clip = model_reference[stem] * np.float32(audio.db_to_gain(gains[stem]))
             model_mix += clip
-            data = encode(clip, audio.MODEL_SAMPLE_RATE, "WAV")
-            model_paths.append(writer.save(folder / "model" / f"{index}_{stem}.wav", data))
-        model_mix_path = writer.save(
-            folder / "model" / "mix.wav", encode(model_mix, audio.MODEL_SAMPLE_RATE, "WAV")
-        )
+            model_paths.append(
+                writer.save(folder / "model" / f"{index}_{stem}.wav", clip, audio.MODEL_SAMPLE_RATE, "WAV")
+            )
+        model_mix_path = writer.save(folder / "model" / "mix.wav", model_mix, audio.MODEL_SAMPLE_RATE, "WAV")
         own = [mix_path, *model_paths, model_mix_path]
         results[scenario["id"]] = {
             "audio": {
@@ -246,11 +254,16 @@ def _loudness(mix, sample_rate):
 
 
 def _as_given(reference, reference_mix, gains_db):
-    """The as-given mix: the reference mix plus ``(g - 1)`` times each flawed stem."""
+    """The as-given mix: the reference mix plus ``(g - 1)`` times each flawed stem.
+
+    Without a flawed stem it is the reference mix itself (the same array, not a copy).
+    """
+    flawed = {stem: db for stem, db in gains_db.items() if db}
+    if not flawed:
+        return reference_mix
     total = reference_mix.copy()
-    for stem, db in gains_db.items():
-        if db:
-            total += reference[stem] * np.float32(audio.db_to_gain(db) - 1.0)
+    for stem, db in flawed.items():
+        total += reference[stem] * np.float32(audio.db_to_gain(db) - 1.0)
     return total
 
 

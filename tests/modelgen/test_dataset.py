@@ -102,6 +102,35 @@ def test_the_anchor_is_never_flawed_and_silent_stems_never_are(manifest):
     assert all(s["loudness_lufs"]["vocals"] is None and "vocals" not in s["flawed"] for s in instrumental)
 
 
+def test_stem_loudness_in_the_manifest_is_what_the_rendered_reference_files_measure(dataset, manifest):
+    from modelgen import audio
+
+    checked = 0
+    for scenario in manifest["scenarios"]:
+        for stem, path in scenario["audio"]["reference"].items():
+            expected = scenario["loudness_lufs"][stem]
+            if expected is None:
+                continue
+            clip, rate = audio.load_audio(dataset / path)
+            assert audio.integrated_loudness(clip, rate) == pytest.approx(expected, abs=0.05)
+            checked += 1
+    assert checked > 20
+    assert any(scenario["hybrid"] for scenario in manifest["scenarios"])
+
+
+def test_scenarios_of_one_segment_share_the_reference_files(manifest):
+    by_group = {}
+    for scenario in manifest["scenarios"]:
+        by_group.setdefault(scenario["render_group"], []).append(scenario)
+    shared = [group for group in by_group.values() if len(group) > 1]
+    assert shared
+    for group in shared:
+        assert len({s["audio"]["reference_mix"] for s in group}) == 1
+        assert len({s["audio"]["as_given_mix"] for s in group}) == len(group)
+        for stem in group[0]["stems"]:
+            assert len({s["audio"]["reference"][stem] for s in group}) == 1
+
+
 def test_the_small_corpus_yields_hybrids_flaw_counts_and_stats_that_add_up(dataset, manifest):
     stats = json.loads((dataset / "stats.json").read_text())
     assert stats["scenarios"] == len(manifest["scenarios"]) == sum(stats["per_split"].values())

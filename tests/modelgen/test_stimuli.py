@@ -131,3 +131,54 @@ def test_wav_stimuli_hold_the_same_samples_as_flac(planned, song, rendered, tmp_
 def test_an_unknown_audio_format_is_refused(planned, song, tmp_path):
     with pytest.raises(ValueError, match="audio_format 'mp3'"):
         render_group(planned, {song.name: song}, tmp_path, audio_format="mp3")
+
+
+def test_a_gain_shifts_integrated_loudness_by_exactly_the_gain(song):
+    # BS.1770 is a mean square with a relative gate: a gain of g dB moves every block and the
+    # gate together, so loudness moves by g LU. The build relies on this for the loudness of
+    # scaled and hybrid stems instead of measuring them again.
+    clip = song.read("drums", 0, 5 * song.sample_rate)
+    measured = audio.integrated_loudness(clip, song.sample_rate)
+    for gain_db in (-12.0, -3.5, 4.2, 9.0):
+        shifted = audio.integrated_loudness(audio.apply_gain_db(clip, gain_db), song.sample_rate)
+        assert shifted - measured == pytest.approx(gain_db, abs=1e-3)
+
+
+def test_the_absolute_gate_is_where_a_gain_stops_shifting_loudness_exactly():
+    rate = 44_100
+    t = np.arange(rate * 2) / rate
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    halves = np.concatenate([10 ** (-59 / 20) * tone, 10 ** (-63 / 20) * tone])  # about -62 and -66 LUFS
+    before = audio.integrated_loudness(halves, rate)
+    after = audio.integrated_loudness(audio.apply_gain_db(halves, -6.0), rate)
+    assert -70 < before < -60
+    assert after - before > -6.0 + 0.5  # the quieter half fell under -70 LUFS and no longer counts
+    assert audio.integrated_loudness(audio.apply_gain_db(halves, -20.0), rate) is None
+
+
+def test_a_balanced_scenario_plays_the_reference_mix_as_given(planned, song, tmp_path):
+    balanced = [{**planned[0], "gains_db": dict.fromkeys(planned[0]["stems"], 0.0)}]
+    result = render_group(balanced, {song.name: song}, tmp_path)[balanced[0]["id"]]["audio"]
+    assert result["as_given_mix"] != result["reference_mix"]
+    assert (tmp_path / result["as_given_mix"]).read_bytes() == (
+        tmp_path / result["reference_mix"]
+    ).read_bytes()
+    assert result["loudness_match_db"] == {"as_given": 0.0, "reference": 0.0}
+
+
+def test_wav_files_are_canonical_16_bit_pcm(planned, song, tmp_path):
+    import wave
+
+    results = render_group(planned, {song.name: song}, tmp_path, audio_format="wav")
+    paths = results[planned[0]["id"]]["audio"]
+    for path, channels, rate in (
+        (paths["reference_mix"], 2, 44_100),
+        (paths["model_inputs"][0], 1, audio.MODEL_SAMPLE_RATE),
+    ):
+        with wave.open(str(tmp_path / path)) as handle:
+            assert (handle.getnchannels(), handle.getsampwidth(), handle.getframerate()) == (
+                channels,
+                2,
+                rate,
+            )
+            assert handle.getnframes() * channels * 2 + 44 == (tmp_path / path).stat().st_size
