@@ -147,18 +147,18 @@ def _keep_freed_memory():
     """Ask glibc's allocator to reuse freed audio buffers instead of returning them to the kernel.
 
     A build allocates and frees many arrays of a few MiB (a 10 s stereo clip is 3.4 MiB);
-    glibc serves each from a fresh ``mmap`` and every page of it then faults on first touch,
-    which cost a third of the build's CPU time (measured with ``benchmarks/dataset_build.py``).
-    Raising the mmap and trim thresholds to 64 MiB keeps such buffers in the heap, so memory is
-    reused; the heap stays at the worker's peak (which does not grow with song length). Other
-    C libraries have no such knob and are left alone.
+    glibc serves each from a fresh ``mmap`` and every page of it then faults on first touch:
+    350,000 minor faults and about 0.6 s of kernel time in a build of 300 s of audio, 16,000
+    faults with this. Raising the mmap threshold to 64 MiB and the trim threshold to 128 MiB
+    keeps such buffers in the heap for reuse; the heap stays at the worker's peak (which does
+    not grow with song length). Other C libraries have no such knob and are left alone.
     """
     import ctypes
-    import ctypes.util
     import sys
 
-    library = ctypes.util.find_library("c") if sys.platform == "linux" else None
-    mallopt = getattr(ctypes.CDLL(library), "mallopt", None) if library else None
+    if sys.platform != "linux":
+        return
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc's; absent from other C libraries
     if mallopt is not None:
         m_trim_threshold, m_mmap_threshold = -1, -3
         mallopt(m_mmap_threshold, 64 << 20)
