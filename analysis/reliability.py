@@ -469,7 +469,18 @@ def reliability_table(
         block, basis = _block_for(matrix, "block")
         rows = icc(group, rater=rater, item=item, score=score, complete="block").to_dict("records")
         all_ratings = {"n_items": matrix.shape[1], "n_raters": matrix.shape[0], "basis": "all ratings"}
+        pairable = int((matrix.notna().sum(axis=0) >= 2).sum())
+        not_computable = {
+            "value": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            **all_ratings,
+            "basis": "not computable: no item was rated by two or more raters",
+        }
         for level in ("ordinal", "interval"):
+            if not pairable:
+                rows.append({"statistic": f"alpha_{level}", **not_computable})
+                continue
             value, low, high = alpha_with_ci(
                 matrix, level=level, n_resamples=n_resamples, seed=rng_seed, ci=ci, values=scale
             )
@@ -481,12 +492,21 @@ def reliability_table(
         else:
             w = np.nan
         rows.append(_row("kendall_w", w, np.nan, np.nan, block, basis))
-        value, low, high = percent_agreement(
-            matrix, n_resamples=n_resamples, seed=rng_seed, ci=ci, values=scale
-        )
-        rows.append(
-            {"statistic": "percent_agreement", "value": value, "ci_low": low, "ci_high": high, **all_ratings}
-        )
+        if pairable:
+            value, low, high = percent_agreement(
+                matrix, n_resamples=n_resamples, seed=rng_seed, ci=ci, values=scale
+            )
+            rows.append(
+                {
+                    "statistic": "percent_agreement",
+                    "value": value,
+                    "ci_low": low,
+                    "ci_high": high,
+                    **all_ratings,
+                }
+            )
+        else:
+            rows.append({"statistic": "percent_agreement", **not_computable})
         ceiling = human_ceiling(matrix, n_resamples=n_resamples, seed=rng_seed, ci=ci)
         rows.append(
             {

@@ -156,3 +156,15 @@ def test_missing_scores_raise():
     ratings.loc[0, "score"] = N
     with pytest.raises(ValueError, match="missing scores"):
         reliability_table(ratings)
+
+
+def test_a_design_where_no_item_has_two_raters_reports_alpha_as_not_computable():
+    rows = [
+        {"participant": p, "item": f"i{p}{k}", "dimension": "musicality", "score": 1 + k % 5}
+        for p in range(3)
+        for k in range(4)
+    ]
+    table = reliability_table(pd.DataFrame(rows), n_resamples=20).set_index("statistic")
+    for statistic in ("alpha_ordinal", "alpha_interval", "percent_agreement"):
+        assert np.isnan(table.loc[statistic, "value"])
+        assert table.loc[statistic, "basis"].startswith("not computable: no item was rated by two")
