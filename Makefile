@@ -60,8 +60,8 @@ demo-study: demo-data  ## Import the demo study, open it, simulate pilot ratings
 	@$(MANAGE) shell -v 0 -c "$$DEMO_STATE_PY" > $(DEMO)/study-state.new
 	@cmp -s $(DEMO)/study-state.new $(DEMO)/study-state || mv $(DEMO)/study-state.new $(DEMO)/study-state
 	@rm -f $(DEMO)/study-state.new
-	@$(MAKE) --no-print-directory $(DEMO)/report/report.html
-	@echo "Demo report: $(DEMO)/report/report.html"
+	@$(MAKE) --no-print-directory $(MIXADVICE_DATA_DIR)/reports/demo/report.html
+	@echo "Demo report: $(MIXADVICE_DATA_DIR)/reports/demo/report.html"
 
 # What the report depends on in the database: it changes when the study, its ratings or its scores do.
 define DEMO_STATE_PY
@@ -73,9 +73,9 @@ print(study.pk, Rating.objects.filter(trial__participant__study=study).count(),
 endef
 export DEMO_STATE_PY
 
-$(DEMO)/report/report.html: $(DEMO)/study-state $(DEMO_ADVICE)
+$(MIXADVICE_DATA_DIR)/reports/demo/report.html: $(DEMO)/study-state $(DEMO_ADVICE)
 	$(MANAGE) score_advice --study demo
-	$(MANAGE) analysis_report --study demo --include-simulated --out $(DEMO)/report
+	$(MANAGE) analysis_report --study demo --include-simulated
 	@$(MANAGE) shell -v 0 -c "$$DEMO_STATE_PY" > $(DEMO)/study-state
 	@touch $@
 

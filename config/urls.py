@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from config import views
-from study.dashboard import study_dashboard
+from study.dashboard import study_dashboard, study_report
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("study.api_urls")),
     path("researcher/studies/<slug:slug>/", study_dashboard, name="study-dashboard"),
+    path("researcher/studies/<slug:slug>/report/", study_report, name="study-report"),
 ]

@@ -85,7 +85,7 @@ def test_the_demo_study_is_open_with_a_simulated_pilot_and_stored_scores(demo):
 
 
 def test_the_report_is_written_with_its_tables(demo):
-    report = demo["data"] / "report"
+    report = demo["data"].parent / "reports" / "demo"
     html = (report / "report.html").read_text()
     assert "<img" in html or "<svg" in html
     assert (report / "tables" / "reliability.csv").is_file()

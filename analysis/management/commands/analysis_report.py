@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = (
         "Build the analysis report. From files: --ratings FILE.csv [--scores FILE.csv] "
-        "[--advice FILE --dataset DIR] [--feedback FILE.csv] --out DIR. From a study: --study SLUG --out DIR."
+        "[--advice FILE --dataset DIR] [--feedback FILE.csv] --out DIR. From a study: --study SLUG [--out DIR] "
+        "(default DATA_DIR/reports/SLUG, which the study dashboard links to)."
     )
 
     def add_arguments(self, parser):
@@ -20,7 +21,9 @@ class Command(BaseCommand):
         source.add_argument("--feedback", help="free-text answers CSV: participant,item,question,text")
         source.add_argument("--study", help="slug of the study to analyse (ratings, stored scores, feedback)")
         parser.add_argument(
-            "--out", required=True, help="report folder (replaced when the new report is complete)"
+            "--out",
+            help="report folder (replaced when the new report is complete); "
+            "with --study the default is DATA_DIR/reports/SLUG, linked from the study dashboard",
         )
         parser.add_argument(
             "--include-simulated", action="store_true", help="keep simulated (pilot) participants"
@@ -55,6 +58,9 @@ class Command(BaseCommand):
             )
         if from_files and not options["ratings"]:
             raise CommandError("--ratings FILE.csv is required when reading from files")
+        if from_files and not options["out"]:
+            raise CommandError("--out DIR is required when reading from files")
+        out = options["out"] or self.study_report_folder(options["study"])
         try:
             config = ReportConfig(
                 n_resamples=options["resamples"],
@@ -85,7 +91,7 @@ class Command(BaseCommand):
                 ratings=ratings,
                 scores=scores,
                 context=context,
-                out_dir=options["out"],
+                out_dir=out,
                 config=config,
                 progress=True,
             )
@@ -94,3 +100,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"report written to {report} ({ratings['participant'].nunique()} raters, {len(ratings)} ratings)"
         )
+
+    @staticmethod
+    def study_report_folder(slug):
+        from study.dashboard import report_path
+        from study.models import Study
+
+        study = Study.objects.filter(slug=slug).first()
+        if study is None:
+            raise CommandError(
+                f"no study {slug!r}; studies: {sorted(Study.objects.values_list('slug', flat=True))}"
+            )
+        return report_path(study).parent
