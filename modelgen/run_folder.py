@@ -1,4 +1,4 @@
-"""Provenance of every run folder: atomic folder writes, the git commit, the dataset hash.
+"""Run folders: atomic folder writes, JSON files and the dataset hash (the git commit is in provenance).
 
 A training run, a tiny model or a release bundle is written into a temporary folder beside its
 target and renamed into place at the end, so an interrupted command never leaves half a folder.
@@ -7,7 +7,6 @@ target and renamed into place at the end, so an interrupted command never leaves
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -38,25 +37,6 @@ def write_json(path, obj):
     from modelgen.contracts import atomic_write
 
     return atomic_write(path, lambda handle: json.dump(obj, handle, indent=1, default=str))
-
-
-def git_commit():
-    """The commit of the code that ran (``+dirty`` when the tree has changes), or None outside git."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{commit}+dirty" if dirty else commit
 
 
 def dataset_hash(dataset_dir):

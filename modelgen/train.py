@@ -201,7 +201,8 @@ def adapted_modules(peft_model):
 
 def _prepare_run_folder(config, out, resume):
     from modelgen.config_files import config_to_dict
-    from modelgen.run_folder import dataset_hash, git_commit, write_json
+    from modelgen.provenance import git_commit
+    from modelgen.run_folder import dataset_hash, write_json
 
     settings = config_to_dict(config)
     digest = dataset_hash(config.dataset)
