@@ -14,7 +14,9 @@ def test_an_unknown_anchor_is_refused():
         prompt_order("piano")
 
 
-@pytest.mark.parametrize(("decibels", "expected"), [(3.0, "up"), (-7.5, "down"), (0.0, "leave"), (1.0, "leave")])
+@pytest.mark.parametrize(
+    ("decibels", "expected"), [(3.0, "up"), (-7.5, "down"), (0.0, "leave"), (1.0, "leave")]
+)
 def test_a_correction_has_a_direction(decibels, expected):
     assert direction(decibels) == expected
 
