@@ -310,14 +310,45 @@ def williams_test(r12, r13, r23, n):
     """
     from scipy import stats
 
-    if n <= 3:
-        raise ValueError(f"Williams' test needs more than 3 items, got {n}")
-    determinant = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23
-    mean_r = (r12 + r13) / 2
-    denominator = 2 * (n - 1) / (n - 3) * determinant + mean_r**2 * (1 - r23) ** 3
+    reason = williams_problem(r12, r13, r23, n)
+    if reason:
+        raise ValueError(f"Williams' test is {reason}")
+    denominator = _williams_denominator(r12, r13, r23, n)
     t = (r12 - r13) * np.sqrt((n - 1) * (1 + r23) / denominator)
     df = n - 3
     return float(t), df, float(2 * stats.t.sf(abs(t), df))
+
+
+def _williams_denominator(r12, r13, r23, n):
+    determinant = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23
+    mean_r = (r12 + r13) / 2
+    return 2 * (n - 1) / (n - 3) * determinant + mean_r**2 * (1 - r23) ** 3
+
+
+def williams_problem(r12, r13, r23, n):
+    """Why Williams' test cannot be computed for these correlations (``""`` when it can).
+
+    Examples
+    --------
+    >>> williams_problem(0.5, 0.5, 1.0, 20)
+    'not computable: the two metrics rank the items identically (ρ between them is 1), so their correlations with people cannot differ'
+    """
+    if n <= 3:
+        return f"not computable: it needs more than 3 items, got {n}"
+    if not np.isfinite([r12, r13, r23]).all():
+        return "not computable: a correlation is undefined (constant scores)"
+    if r23 >= 1 - 1e-12:
+        return (
+            "not computable: the two metrics rank the items identically (ρ between them is 1), "
+            "so their correlations with people cannot differ"
+        )
+    if r23 <= -1 + 1e-12:
+        return (
+            "not computable: the two metrics rank the items in exactly opposite order (ρ between them is -1)"
+        )
+    if _williams_denominator(r12, r13, r23, n) <= 0:
+        return "not computable: the three correlations are not consistent with a positive-definite correlation matrix"
+    return ""
 
 
 def paired_permutation_test(human, metric_a, metric_b, *, method="spearman", n_permutations=2000, seed=0):
@@ -397,7 +428,8 @@ def correlation_table(
     -------
     pandas.DataFrame
         ``dimension, metric, method, level, r, ci_low, ci_high, p, p_holm, n`` (the fixed
-        table format) plus ``n_missing, ties_human, ties_metric, groups_dropped``. Holm's
+        table format) plus ``n_missing, ties_human, ties_metric, groups_dropped, note`` (why a
+        value is missing: "not computable: …"). Holm's
         correction runs over every p-value of the table.
 
     Examples
@@ -449,16 +481,29 @@ def correlation_table(
                         "n": len(x),
                     }
                 )
-                rows.append(empty.assign(level="item", dimension=dim, metric=name, **extra))
+                note = (
+                    f"not computable: only {len(x)} items have a value of this metric (a correlation needs 3)"
+                )
+                rows.append(empty.assign(level="item", dimension=dim, metric=name, note=note, **extra))
                 continue
-            found = [bootstrap_correlation(x, y, **settings).assign(level="item", **extra)]
+            found = [
+                bootstrap_correlation(x, y, **settings).assign(
+                    level="item", note=_constant_note(x, y, "items")
+                )
+            ]
+            found[0] = found[0].assign(**extra)
             if scenario in joined.columns:
                 grouped = grouped_correlation(x, y, joined[scenario].to_numpy(), **settings)
                 counts = {k: v for k, v in extra.items() if k != "groups_dropped"}
-                found.append(grouped.assign(level="scenario", **counts))
+                found.append(grouped.assign(level="scenario", note=_scenario_note(grouped), **counts))
             if system in joined.columns and joined[system].nunique() >= MIN_SYSTEMS:
                 by_system = system_correlation(x, y, joined[system].to_numpy(), **settings)
-                found.append(by_system.assign(level="system", **extra))
+                systems_note = _constant_note(
+                    joined.groupby(system)["metric_value"].mean(),
+                    joined.groupby(system)["human"].mean(),
+                    "systems",
+                )
+                found.append(by_system.assign(level="system", note=systems_note, **extra))
             rows.extend(frame.assign(dimension=dim, metric=name) for frame in found)
     table = pd.concat(rows, ignore_index=True)
     table["p_holm"] = np.nan
@@ -480,8 +525,28 @@ def correlation_table(
         "ties_human",
         "ties_metric",
         "groups_dropped",
+        "note",
     ]
     return table[columns]
+
+
+def _constant_note(x, y, unit):
+    if np.ptp(np.asarray(x, dtype=float)) == 0:
+        return f"not computable: the metric has the same value for every one of the {unit}"
+    if np.ptp(np.asarray(y, dtype=float)) == 0:
+        return f"not computable: the human mean score is the same for every one of the {unit}"
+    return ""
+
+
+def _scenario_note(grouped):
+    if grouped["r"].isna().all():
+        return (
+            f"not computable: no scenario has {MIN_GROUP_ITEMS} or more items with varying human and "
+            f"metric values ({int(grouped['groups_dropped'].iloc[0])} scenarios dropped)"
+        )
+    if grouped["p"].isna().any():
+        return "p not computable: the Wilcoxon test needs 2 or more scenario correlations, not all 0"
+    return ""
 
 
 def metric_comparisons(
@@ -511,7 +576,9 @@ def metric_comparisons(
     -------
     pandas.DataFrame
         ``dimension, metric_a, metric_b, rho_a, rho_b, rho_ab, difference, williams_t,
-        williams_df, williams_p, williams_p_holm, permutation_p, permutation_p_holm, n``.
+        williams_df, williams_p, williams_p_holm, permutation_p, permutation_p_holm, n, note``;
+        a dimension or pair that cannot be compared (too few metrics or items, identical
+        rankings for Williams' test) has NaN values and ``note`` says why.
 
     Examples
     --------
@@ -533,10 +600,18 @@ def metric_comparisons(
         leaders = {}
         for name in wide.columns:
             pair = joined[["human", name]].dropna()
-            if len(pair) >= 4 and pair[name].nunique() > 1:
+            if len(pair) >= 4 and pair[name].nunique() > 1 and pair["human"].nunique() > 1:
                 leaders[name] = abs(pair.rank().corr().iat[0, 1])
         ordered = sorted(leaders, key=lambda name: -leaders[name])
         if len(ordered) < 2:
+            rows.append(
+                {
+                    "dimension": dim,
+                    "n": len(joined),
+                    "note": "not computable: fewer than 2 metrics have 4 or more scored items with varying "
+                    "metric and human scores",
+                }
+            )
             continue
         if pairs == "all":
             candidates = list(combinations(ordered, 2))
@@ -547,11 +622,25 @@ def metric_comparisons(
         for first, second in candidates:
             offset += 1
             shared = joined[["human", first, second]].dropna()  # items both metrics scored
-            if len(shared) < 4:
+            if len(shared) < 4 or shared.nunique().min() < 2:
+                rows.append(
+                    {
+                        "dimension": dim,
+                        "metric_a": first,
+                        "metric_b": second,
+                        "n": len(shared),
+                        "note": "not computable: fewer than 4 items scored by both metrics with varying scores",
+                    }
+                )
                 continue
             rho = shared.rank().corr()
             r12, r13, r23 = rho.at["human", first], rho.at["human", second], rho.at[first, second]
-            t, df, p = williams_test(r12, r13, r23, len(shared))
+            note = williams_problem(r12, r13, r23, len(shared))
+            if note:
+                t, df, p = np.nan, len(shared) - 3, np.nan
+                note = f"Williams' test {note}"
+            else:
+                t, df, p = williams_test(r12, r13, r23, len(shared))
             difference, p_perm = paired_permutation_test(
                 shared["human"],
                 shared[first],
@@ -573,6 +662,7 @@ def metric_comparisons(
                     "williams_p": p,
                     "permutation_p": p_perm,
                     "n": len(shared),
+                    "note": note,
                 }
             )
     columns = [
@@ -590,10 +680,16 @@ def metric_comparisons(
         "permutation_p",
         "permutation_p_holm",
         "n",
+        "note",
     ]
     table = pd.DataFrame(rows, columns=[c for c in columns if not c.endswith("_holm")])
     for test in ("williams", "permutation"):
-        table[f"{test}_p_holm"] = multipletests(table[f"{test}_p"], method="holm")[1] if len(table) else []
+        table[f"{test}_p_holm"] = np.nan
+        tested = table[f"{test}_p"].notna()
+        if tested.any():
+            table.loc[tested, f"{test}_p_holm"] = multipletests(
+                table.loc[tested, f"{test}_p"], method="holm"
+            )[1]
     return table[columns]
 
 

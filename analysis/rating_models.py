@@ -163,7 +163,9 @@ def mixed_model(
     pandas.DataFrame
         ``dimension, kind, term, estimate, se, ci_low, ci_high, p, n`` where ``kind`` is
         ``mean`` (a system's model-based mean), ``contrast`` (``system - reference``) or
-        ``variance`` (rater, item, residual variance; no SE).
+        ``variance`` (rater, item, residual variance; no SE), and ``note``: why a value is
+        missing ("not computable: …": one rating per system, constant scores, a singular
+        design) or what to read with care (no convergence, one rater or item only).
 
     Examples
     --------
@@ -175,6 +177,8 @@ def mixed_model(
     """
     from scipy import stats
 
+    if engine not in ("sparse", "statsmodels"):
+        raise ValueError(f"engine must be 'sparse' or 'statsmodels', not {engine!r}")
     frames = []
     for name, group in ratings.groupby(dimension, sort=False):
         _require_complete(group, (rater, item, system, score))
@@ -184,44 +188,104 @@ def mixed_model(
             raise ValueError(f"reference system {ref!r} is not among the systems {list(systems)}")
         X = np.eye(len(systems))[system_codes]
         y = group[score].to_numpy(dtype=float)
-        if engine == "sparse":
-            fit = crossed_lmm(
-                y, X, [_codes(group[rater])[0], _codes(group[item])[0]], names=["rater", "item"]
-            )
-            beta, cov, variances = fit["beta"], fit["cov_beta"], fit["variances"]
-        elif engine == "statsmodels":
-            beta, cov, variances = _statsmodels_crossed(y, X, group[rater], group[item])
+        contrasts = [label for label in systems if label != ref]
+        reason = _mixed_design_problem(y, len(systems))
+        fit = None
+        if not reason:
+            try:
+                fit = _fit_crossed(engine, y, X, group[rater], group[item])
+            except np.linalg.LinAlgError as error:
+                reason = f"not computable: the model's matrices are singular for these ratings ({error})"
+        if fit is None:
+            frame = _mixed_rows_not_computable(systems, contrasts, ref, len(group), reason)
         else:
-            raise ValueError(f"engine must be 'sparse' or 'statsmodels', not {engine!r}")
-        rows = []
-        for index, label in enumerate(systems):
-            rows.append(_estimate_row("mean", label, beta[index], np.sqrt(cov[index, index]), len(group)))
-        r = list(systems).index(ref)
-        for index, label in enumerate(systems):
-            if index == r:
-                continue
-            se = np.sqrt(cov[index, index] + cov[r, r] - 2 * cov[index, r])
-            rows.append(_estimate_row("contrast", f"{label} - {ref}", beta[index] - beta[r], se, len(group)))
-        for label, value in variances.items():
-            rows.append({"kind": "variance", "term": label, "estimate": value, "n": len(group)})
-        frame = pd.DataFrame(rows)
+            frame = _mixed_rows(fit, systems, ref, len(group), _mixed_notes(fit, group, rater, item))
         frame.insert(0, "dimension", name)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     z = table["estimate"] / table["se"]
     table["p"] = np.where(table["kind"] == "contrast", 2 * stats.norm.sf(np.abs(z)), np.nan)
-    return table[["dimension", "kind", "term", "estimate", "se", "ci_low", "ci_high", "p", "n"]]
+    return table[MIXED_COLUMNS]
 
 
-def _estimate_row(kind, term, estimate, se, n):
+MIXED_COLUMNS = ["dimension", "kind", "term", "estimate", "se", "ci_low", "ci_high", "p", "n", "note"]
+
+
+def _mixed_design_problem(y, n_systems):
+    """The plain-words reason the mixed model cannot be fitted to one dimension, or ``""``."""
+    if len(y) <= n_systems:
+        return (
+            f"not computable: {len(y)} ratings for {n_systems} system means leave nothing "
+            "to estimate the residual variance from"
+        )
+    if np.ptp(y) == 0:
+        return f"not computable: every rating of this dimension is {y[0]:g} (no variance to model)"
+    return ""
+
+
+def _fit_crossed(engine, y, X, raters, items):
+    """``(beta, cov, variances, converged)`` of the crossed model from the chosen engine."""
+    if engine == "sparse":
+        fit = crossed_lmm(y, X, [_codes(raters)[0], _codes(items)[0]], names=["rater", "item"])
+        return fit["beta"], fit["cov_beta"], fit["variances"], fit["converged"]
+    return _statsmodels_crossed(y, X, raters, items)
+
+
+def _mixed_notes(fit, group, rater, item):
+    notes = []
+    if not fit[3]:
+        notes.append("the REML optimiser did not converge: read with care")
+    for column, label in ((rater, "rater"), (item, "item")):
+        if group[column].nunique() < 2:
+            notes.append(f"one {label} only: the {label} variance is not identified (estimated as 0)")
+    return "; ".join(notes)
+
+
+def _mixed_rows(fit, systems, ref, n, note):
+    beta, cov, variances, _ = fit
+    rows = [_estimate_row("mean", label, beta[i], cov[i, i], n, note) for i, label in enumerate(systems)]
+    r = list(systems).index(ref)
+    for index, label in enumerate(systems):
+        if index != r:
+            variance = cov[index, index] + cov[r, r] - 2 * cov[index, r]
+            rows.append(
+                _estimate_row("contrast", f"{label} - {ref}", beta[index] - beta[r], variance, n, note)
+            )
+    for label, value in variances.items():
+        rows.append({"kind": "variance", "term": label, "estimate": value, "n": n, "note": note})
+    return pd.DataFrame(rows, columns=MIXED_COLUMNS[1:])
+
+
+def _mixed_rows_not_computable(systems, contrasts, ref, n, reason):
+    terms = [("mean", label) for label in systems] + [("contrast", f"{label} - {ref}") for label in contrasts]
+    terms += [("variance", label) for label in ("rater", "item", "residual")]
+    return pd.DataFrame(
+        [{"kind": kind, "term": term, "n": n, "note": reason} for kind, term in terms],
+        columns=MIXED_COLUMNS[1:],
+    )
+
+
+def _estimate_row(kind, term, estimate, variance, n, note=""):
+    """One estimate with its normal CI; a non-positive variance is reported, not square-rooted."""
+    if not (np.isfinite(variance) and variance > 0):
+        return {
+            "kind": kind,
+            "term": term,
+            "estimate": float(estimate),
+            "n": n,
+            "note": "not computable: the standard error is undefined (the estimate's variance is not "
+            "positive; the design does not separate this term from the random effects)",
+        }
+    se = float(np.sqrt(variance))
     return {
         "kind": kind,
         "term": term,
         "estimate": float(estimate),
-        "se": float(se),
+        "se": se,
         "ci_low": float(estimate - CI_Z * se),
         "ci_high": float(estimate + CI_Z * se),
         "n": n,
+        "note": note,
     }
 
 
@@ -239,13 +303,18 @@ def _statsmodels_crossed(y, X, raters, items):
         re_formula="0",
         vc_formula={"rater": "0 + C(rater)", "item": "0 + C(item)"},
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = model.fit(reml=True, method=["nm", "bfgs"])
+    converged = bool(result.converged) and not any(
+        issubclass(warning.category, ConvergenceWarning) for warning in caught
+    )
     k = X.shape[1]
     components = dict(zip(result.model.exog_vc.names, np.asarray(result.vcomp, dtype=float)))
     variances = {"rater": components["rater"], "item": components["item"], "residual": float(result.scale)}
-    return np.asarray(result.fe_params), np.asarray(result.cov_params())[:k, :k], variances
+    return np.asarray(result.fe_params), np.asarray(result.cov_params())[:k, :k], variances, converged
 
 
 def nonparametric_tests(
@@ -262,7 +331,8 @@ def nonparametric_tests(
     Returns
     -------
     pandas.DataFrame
-        ``dimension, test, comparison, statistic, p, p_holm, n``.
+        ``dimension, test, comparison, statistic, p, p_holm, n, note``; a test that cannot be
+        run (too few complete raters, all ties) has NaN values and ``note`` says why.
 
     Examples
     --------
@@ -282,44 +352,48 @@ def nonparametric_tests(
         _require_complete(group, (rater, system, score))
         means = group.groupby([rater, system])[score].mean().unstack(system).dropna()
         systems = list(means.columns)
-        if len(systems) >= 3 and len(means) >= 2:
-            result = stats.friedmanchisquare(*[means[s].to_numpy() for s in systems])
-            rows.append(
-                {
-                    "dimension": name,
-                    "test": "friedman",
-                    "comparison": " vs ".join(systems),
-                    "statistic": float(result.statistic),
-                    "p": float(result.pvalue),
-                    "n": len(means),
-                }
-            )
+        if len(systems) >= 3:
+            row = {
+                "dimension": name,
+                "test": "friedman",
+                "comparison": " vs ".join(systems),
+                "n": len(means),
+                "note": "",
+            }
+            if len(means) < 2:
+                row["note"] = "not computable: fewer than 2 raters rated every system (raters are the blocks)"
+            elif (means.nunique(axis=1) == 1).all():
+                row["note"] = "not computable: every rater gave every system the same mean score (all ties)"
+            else:
+                result = stats.friedmanchisquare(*[means[s].to_numpy() for s in systems])
+                row.update(statistic=float(result.statistic), p=float(result.pvalue))
+            rows.append(row)
         for first, second in combinations(systems, 2):
             difference = means[first] - means[second]
-            if len(means) < 2 or (difference == 0).all():
-                statistic, p = np.nan, np.nan
+            row = {
+                "dimension": name,
+                "test": "wilcoxon",
+                "comparison": f"{first} vs {second}",
+                "n": len(means),
+                "note": "",
+            }
+            if len(means) < 2:
+                row["note"] = "not computable: fewer than 2 raters rated both systems"
+            elif (difference == 0).all():
+                row["note"] = "not computable: every rater gave both systems the same mean score"
             else:
                 magnitudes = difference[difference != 0].abs()
                 exact = len(magnitudes) == len(difference) and magnitudes.is_unique and len(difference) <= 50
                 method = "exact" if exact else "asymptotic"
                 result = stats.wilcoxon(means[first], means[second], method=method)
-                statistic, p = float(result.statistic), float(result.pvalue)
-            rows.append(
-                {
-                    "dimension": name,
-                    "test": "wilcoxon",
-                    "comparison": f"{first} vs {second}",
-                    "statistic": statistic,
-                    "p": p,
-                    "n": len(means),
-                }
-            )
-    table = pd.DataFrame(rows, columns=["dimension", "test", "comparison", "statistic", "p", "n"])
+                row.update(statistic=float(result.statistic), p=float(result.pvalue))
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=["dimension", "test", "comparison", "statistic", "p", "n", "note"])
     table["p_holm"] = np.nan
     pairwise = (table["test"] == "wilcoxon") & table["p"].notna()
     if pairwise.any():
         table.loc[pairwise, "p_holm"] = multipletests(table.loc[pairwise, "p"], method="holm")[1]
-    return table[["dimension", "test", "comparison", "statistic", "p", "p_holm", "n"]]
+    return table[["dimension", "test", "comparison", "statistic", "p", "p_holm", "n", "note"]]
 
 
 def _weighted_ordered_model():
@@ -406,7 +480,10 @@ def ordinal_model(
     Returns
     -------
     pandas.DataFrame
-        ``dimension, term, log_odds, se, ci_low, ci_high, p, odds_ratio, n, converged``.
+        ``dimension, term, log_odds, se, ci_low, ci_high, p, odds_ratio, n, converged, note``;
+        a contrast that cannot be estimated has NaN values and ``note`` says why (one system
+        only, one score only, systems confounded with raters, a singular or non-concave
+        likelihood); raters whose every rating is an extreme score are left out and counted.
 
     Examples
     --------
@@ -424,36 +501,63 @@ def ordinal_model(
     frames = []
     for name, group in ratings.groupby(dimension, sort=False):
         _require_complete(group, (rater, system, score))
-        counts = group.groupby([system, rater, score]).size().rename("freq").reset_index()
         systems = sorted(group[system].unique())
         ref = reference if reference is not None else systems[0]
+        contrasts = [s for s in systems if s != ref]
+        group, left_out = _drop_separated_raters(group, rater, score)
+        counts = group.groupby([system, rater, score]).size().rename("freq").reset_index()
         raters = sorted(group[rater].unique())
         exog = pd.concat(
             [
-                pd.DataFrame(
-                    {f"system[{s}]": (counts[system] == s).astype(float) for s in systems if s != ref}
-                ),
+                pd.DataFrame({f"system[{s}]": (counts[system] == s).astype(float) for s in contrasts}),
                 pd.DataFrame({f"rater[{r}]": (counts[rater] == r).astype(float) for r in raters[1:]}),
             ],
             axis=1,
         )
         present = [value for value in scale if value in set(counts[score])]
+        note = f"{left_out} raters left out: {_SEPARATED}" if left_out else ""
+        reason = _ordinal_design_problem(group, counts, exog, system, score, ref, contrasts, present)
+        if reason:
+            frames.append(_ordinal_rows(name, contrasts or [None], ref, len(group), reason))
+            continue
         endog = pd.Series(pd.Categorical(counts[score], categories=present, ordered=True))
         model = model_class(endog, exog, counts["freq"].to_numpy(), distr="logit")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             result = model.fit(method="newton", disp=False, maxiter=100)
         params = np.asarray(result.params)
-        cov = np.linalg.inv(-model.hessian(params))
+        converged = bool(result.mle_retvals.get("converged", False))
+        if not converged:
+            messages = sorted({str(w.message).splitlines()[0] for w in caught})
+            note = "; ".join(filter(None, [note, "the fit did not converge", *messages]))
+        try:
+            variances = np.diag(np.linalg.inv(-model.hessian(params)))
+        except np.linalg.LinAlgError:
+            reason = (
+                "not computable: the likelihood's curvature matrix is singular at the estimate "
+                "(some system or rater effect is not identified by these ratings)"
+            )
+            frames.append(_ordinal_rows(name, contrasts, ref, len(group), reason))
+            continue
         rows = []
         for index, column in enumerate(exog.columns):
             if not column.startswith("system["):
                 continue
-            estimate, se = params[index], float(np.sqrt(cov[index, index]))
+            label = column[7:-1]
+            estimate, variance = params[index], variances[index]
+            if not (np.isfinite(variance) and variance > 0):
+                reason = (
+                    f"not computable: the likelihood has no maximum for {label} against {ref} "
+                    "(its variance estimate is not positive; usually separation: one system's ratings "
+                    "all lie above or below the other's)"
+                )
+                rows.append(_ordinal_rows(name, [label], ref, len(group), reason).iloc[0].to_dict())
+                continue
+            se = float(np.sqrt(variance))
             rows.append(
                 {
                     "dimension": name,
-                    "term": f"{column[7:-1]} vs {ref}",
+                    "term": f"{label} vs {ref}",
                     "log_odds": float(estimate),
                     "se": se,
                     "ci_low": float(estimate - CI_Z * se),
@@ -461,11 +565,76 @@ def ordinal_model(
                     "p": float(2 * stats.norm.sf(abs(estimate / se))),
                     "odds_ratio": float(np.exp(estimate)),
                     "n": len(group),
-                    "converged": bool(result.mle_retvals.get("converged", False)),
+                    "converged": converged,
+                    "note": note,
                 }
             )
-        frames.append(pd.DataFrame(rows))
-    return pd.concat(frames, ignore_index=True)
+        frames.append(pd.DataFrame(rows, columns=ORDINAL_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[ORDINAL_COLUMNS]
+
+
+ORDINAL_COLUMNS = [
+    "dimension",
+    "term",
+    "log_odds",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p",
+    "odds_ratio",
+    "n",
+    "converged",
+    "note",
+]
+_SEPARATED = (
+    "every rating they gave was the lowest or the highest score used, so with raters as fixed "
+    "effects their leniency is infinite and they say nothing about the systems"
+)
+
+
+def _drop_separated_raters(group, rater, score):
+    """Leave out raters whose every rating is the lowest or the highest score of the dimension."""
+    low, high = group[score].min(), group[score].max()
+    if low == high:
+        return group, 0
+    extreme = group.groupby(rater)[score].agg(lambda values: values.eq(low).all() or values.eq(high).all())
+    separated = set(extreme.index[extreme])
+    if not separated or len(separated) == len(extreme):
+        return group, 0
+    return group[~group[rater].isin(separated)], len(separated)
+
+
+def _ordinal_design_problem(group, counts, exog, system, score, ref, contrasts, present):
+    """The plain-words reason the proportional-odds model cannot be fitted, or ``""``."""
+    if not contrasts:
+        return f"not computable: only one system ({ref}) was rated, so there is no contrast"
+    if len(present) < 2:
+        return (
+            f"not computable: every rating of this dimension is {present[0]}; "
+            "a proportional-odds model needs at least two different scores"
+        )
+    if np.linalg.matrix_rank(exog.to_numpy()) < exog.shape[1]:
+        return (
+            "not computable: the systems cannot be separated from the raters' leniency "
+            "(too few raters rated more than one system)"
+        )
+    return ""
+
+
+def _ordinal_rows(name, labels, ref, n, reason):
+    return pd.DataFrame(
+        [
+            {
+                "dimension": name,
+                "term": f"{label} vs {ref}" if label is not None else f"(none) vs {ref}",
+                "n": n,
+                "converged": False,
+                "note": reason,
+            }
+            for label in labels
+        ],
+        columns=ORDINAL_COLUMNS,
+    )
 
 
 @ONE_BLAS_THREAD

@@ -146,22 +146,42 @@ def icc(ratings, *, rater="participant", item="item", score="score", complete="r
     matrix = rating_matrix(ratings, rater=rater, item=item, score=score)
     block, basis = _block_for(matrix, complete)
     rows = []
-    if block.shape[0] >= 2 and block.shape[1] >= 2:
-        long = block.stack().rename("score").reset_index()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The inplace keyword")  # pingouin 0.7 on pandas 3
-            result = pingouin.intraclass_corr(long, targets=item, raters=rater, ratings="score")
-        by_label = result.set_index("Type")
-        for name, labels in PINGOUIN_LABELS.items():
-            label = next((lab for lab in labels if lab in by_label.index), None)
-            if label is None:
-                raise RuntimeError(f"pingouin returned none of the ICC labels {labels} for {name}")
-            low, high = by_label.at[label, "CI95"]
-            rows.append(_row(name, by_label.at[label, "ICC"], low, high, block, basis))
-    else:
+    if block.shape[0] < 2 or block.shape[1] < 2:
+        reason = (
+            "not computable: no two raters rated the same two items (no complete block of 2 raters × 2 items)"
+        )
         for name in PINGOUIN_LABELS:
-            rows.append(_row(name, np.nan, np.nan, np.nan, block, "no complete block of 2 raters × 2 items"))
+            rows.append(_row(name, np.nan, np.nan, np.nan, block, reason))
+        return pd.DataFrame(rows)
+    long = block.stack().rename("score").reset_index()
+    # a zero mean square makes an ICC ratio 0/0; pingouin then returns NaN, which is reported below
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", message="The inplace keyword")  # pingouin 0.7 on pandas 3
+        result = pingouin.intraclass_corr(long, targets=item, raters=rater, ratings="score")
+    by_label = result.set_index("Type")
+    for name, labels in PINGOUIN_LABELS.items():
+        label = next((lab for lab in labels if lab in by_label.index), None)
+        if label is None:
+            raise RuntimeError(f"pingouin returned none of the ICC labels {labels} for {name}")
+        value = float(by_label.at[label, "ICC"])
+        low, high = by_label.at[label, "CI95"]
+        if np.isfinite(value):
+            rows.append(_row(name, value, low, high, block, basis))
+        else:
+            rows.append(_row(name, np.nan, np.nan, np.nan, block, _icc_reason(block, basis)))
     return pd.DataFrame(rows)
+
+
+def _icc_reason(block, basis):
+    """Why an ICC of a complete block is undefined (a zero variance in its ratio)."""
+    values = block.to_numpy(dtype=float)
+    if np.ptp(values) == 0:
+        why = f"every rating in the {basis} is the same score ({values.flat[0]:g})"
+    elif np.ptp(values.mean(axis=0)) == 0:
+        why = f"the items of the {basis} all have the same mean score (no variance between items)"
+    else:
+        why = f"a variance component of the {basis} is zero"
+    return f"not computable: {why}"
 
 
 def krippendorff_alpha(matrix, *, level="ordinal"):
@@ -477,9 +497,23 @@ def reliability_table(
             **all_ratings,
             "basis": "not computable: no item was rated by two or more raters",
         }
+        paired = matrix.to_numpy()[:, matrix.notna().sum(axis=0).to_numpy() >= 2]
+        paired_values = np.unique(paired[~np.isnan(paired)])
+        one_value = {
+            **not_computable,
+            "basis": (
+                f"not computable: every rating of the items rated by two or more raters is {paired_values[0]:g} "
+                "(alpha needs at least two different scores)"
+            )
+            if len(paired_values) == 1
+            else "",
+        }
         for level in ("ordinal", "interval"):
             if not pairable:
                 rows.append({"statistic": f"alpha_{level}", **not_computable})
+                continue
+            if len(paired_values) < 2:
+                rows.append({"statistic": f"alpha_{level}", **one_value})
                 continue
             value, low, high = alpha_with_ci(
                 matrix, level=level, n_resamples=n_resamples, seed=rng_seed, ci=ci, values=scale
@@ -487,11 +521,16 @@ def reliability_table(
             rows.append(
                 {"statistic": f"alpha_{level}", "value": value, "ci_low": low, "ci_high": high, **all_ratings}
             )
-        if block.shape[0] >= 2 and block.shape[1] >= 2:
-            w = kendall_w(block.to_numpy())[0]
+        if block.shape[0] < 2 or block.shape[1] < 2:
+            w, w_basis = np.nan, "not computable: no two raters rated the same two items (no complete block)"
         else:
-            w = np.nan
-        rows.append(_row("kendall_w", w, np.nan, np.nan, block, basis))
+            w = kendall_w(block.to_numpy())[0]
+            w_basis = (
+                basis
+                if np.isfinite(w)
+                else f"not computable: every rater gave all items of the {basis} the same score (no ranking)"
+            )
+        rows.append(_row("kendall_w", w, np.nan, np.nan, block, w_basis))
         if pairable:
             value, low, high = percent_agreement(
                 matrix, n_resamples=n_resamples, seed=rng_seed, ci=ci, values=scale
@@ -516,7 +555,12 @@ def reliability_table(
                 "ci_high": ceiling["ci_high"],
                 "n_items": matrix.shape[1],
                 "n_raters": ceiling["n_raters"],
-                "basis": f"leave-one-rater-out Spearman, mean over raters ({ceiling['n_dropped']} raters without ρ)",
+                "basis": (
+                    f"leave-one-rater-out Spearman, mean over raters ({ceiling['n_dropped']} raters without ρ)"
+                    if ceiling["n_raters"]
+                    else "not computable: no rater shares 3 or more items with other raters with varying "
+                    "scores on both sides (leave-one-rater-out Spearman needs that)"
+                ),
             }
         )
         frame = pd.DataFrame(rows)

@@ -371,7 +371,7 @@ def coding_sheet(feedback, ratings):
 def leading_metrics(correlation, count):
     """Metrics with the largest mean |Spearman ρ| at item level over the dimensions."""
     rows = correlation[(correlation["method"] == "spearman") & (correlation["level"] == "item")]
-    order = rows.groupby("metric")["r"].apply(lambda r: r.abs().mean()).sort_values(ascending=False)
+    order = rows.groupby("metric")["r"].apply(lambda r: r.abs().mean()).dropna().sort_values(ascending=False)
     return list(order.index[:count])
 
 
@@ -451,6 +451,7 @@ def _build(*, ratings, scores, context, folder, config, progress):
     if reference not in systems:
         raise ReportInputError(f"reference system {reference!r} is not among the systems {systems}")
     tables, images = {}, {}
+    unavailable = {}  # table or figure -> "not computable: <why>" for each part these data cannot give
     boot = {"n_resamples": config.n_resamples, "seed": config.seed, "ci": config.ci}
 
     tables["likert_distribution"] = likert_distribution(frame)
@@ -483,6 +484,7 @@ def _build(*, ratings, scores, context, folder, config, progress):
                 "ties_metric",
                 "groups_dropped",
                 "human_ceiling",
+                "note",
             ]
         ]
         tables["metric_comparisons"] = corr.metric_comparisons(
@@ -495,6 +497,13 @@ def _build(*, ratings, scores, context, folder, config, progress):
         judge, judge_pairs = corr.judge_agreement(frame, score_frame)
         if not judge.empty:
             tables["judge_agreement"] = judge
+        else:
+            unavailable["judge_agreement"] = (
+                "not computable: the scores hold no LLM-judge metric (judge_<dimension>) for the rated items"
+            )
+    else:
+        for name in ("correlation", "metric_comparisons", "judge_agreement"):
+            unavailable[name] = "not computable: no metric scores were given (pass --scores)"
     advance("correlation")
 
     tables["mixed_model"] = rating_models.mixed_model(frame, reference=reference, engine=config.mixed_engine)
@@ -506,7 +515,17 @@ def _build(*, ratings, scores, context, folder, config, progress):
         for c in ("all_directions_correct", "mean_abs_error_db")
         if c in frame.columns and frame[c].notna().all()
     ]
-    if len(objective) == 2 and frame["all_directions_correct"].nunique() > 1:
+    if len(objective) < 2:
+        unavailable["correctness_effect"] = (
+            "not computable: the items' objective error (all_directions_correct and mean_abs_error_db) is "
+            "missing for some or all items (give --advice with --dataset, or task metrics in the scores)"
+        )
+    elif frame["all_directions_correct"].nunique() < 2:
+        unavailable["correctness_effect"] = (
+            "not computable: every item has the same value of all_directions_correct, so its effect "
+            "cannot be estimated"
+        )
+    else:
         tables["correctness_effect"] = rating_models.correctness_effect(frame, predictors=objective)
     advance("objective correctness")
 
@@ -544,11 +563,17 @@ def _build(*, ratings, scores, context, folder, config, progress):
         )
         leaders = leading_metrics(tables["correlation"], config.leading_metrics)
         joined = means.merge(score_frame[score_frame["metric"].isin(leaders)], on="item")
-        draw(
-            "metric_scatter",
-            figures.metric_scatter(joined, leaders, dimensions),
-            f"Item mean score against the {len(leaders)} leading metrics.",
-        )
+        if leaders:
+            draw(
+                "metric_scatter",
+                figures.metric_scatter(joined, leaders, dimensions),
+                f"Item mean score against the {len(leaders)} leading metrics.",
+            )
+        else:
+            unavailable["figure: metric_scatter"] = (
+                "not computable: no metric has an item-level Spearman ρ with any dimension (see the "
+                "correlation table's note column)"
+            )
         if "judge_agreement" in tables:
             draw(
                 "judge_bland_altman",
@@ -563,6 +588,10 @@ def _build(*, ratings, scores, context, folder, config, progress):
             figures.ratings_vs_error(means, dimensions),
             "Item mean score against the advice's objective error.",
         )
+    else:
+        unavailable["figure: ratings_vs_error"] = (
+            "not computable: the items' objective error (mean_abs_error_db) is missing for some or all items"
+        )
     for factor in FACTORS:
         if factor in set(tables["breakdown"]["factor"]):
             draw(
@@ -570,6 +599,13 @@ def _build(*, ratings, scores, context, folder, config, progress):
                 figures.breakdown_heatmaps(tables["breakdown"], factor, dimensions),
                 f"Mean score by system and {factor.replace('_', ' ')}.",
             )
+        else:
+            unavailable[f"figure: breakdown_{factor}"] = (
+                f"not computable: the items have no {factor} (give --advice with --dataset, or build the "
+                "report from the study)"
+            )
+    if tables["coding_sheet"].empty:
+        unavailable["coding_sheet"] = "nothing to code: no free-text feedback was given"
     advance("figures")
 
     for name, table in tables.items():
@@ -583,6 +619,7 @@ def _build(*, ratings, scores, context, folder, config, progress):
         "ratings": len(frame),
         "reference_system": reference,
         "metrics": sorted(scores["metric"].unique()) if has_scores else [],
+        "not_computable": unavailable,
         **notes,
     }
     methods = methods_paragraph(summary, tables, config)

@@ -1,0 +1,164 @@
+"""The report of a small or degenerate pilot: every part is there, and what the data cannot give
+says "not computable" and why, instead of failing the whole report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.correlation import williams_problem, williams_test
+from analysis.rating_models import ordinal_model
+from analysis.report import ReportConfig, report_build
+from modelgen.contracts import DIMENSIONS
+
+SYSTEMS = ("baseline", "finetuned", "sham")
+CONFIG = ReportConfig(figure_formats=("png",), n_permutations=100)
+
+
+def _ratings(assignment, score=None, seed=0):
+    """``assignment``: participant -> items ``scenario:system``; ``score(participant, item, dimension)``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for participant, items in assignment.items():
+        for item in items:
+            scenario, system = item.split(":")
+            for dimension in DIMENSIONS:
+                value = score(participant, item, dimension) if score else int(rng.integers(1, 6))
+                rows.append(
+                    {
+                        "participant": participant,
+                        "item": item,
+                        "scenario": scenario,
+                        "system": system,
+                        "dimension": dimension,
+                        "score": value,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _items(scenarios, systems=SYSTEMS):
+    return [f"sc{s}:{system}" for s in range(scenarios) for system in systems]
+
+
+def _scores(items, metrics=("rouge_l", "judge_effectiveness")):
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        [
+            {"item": item, "metric": metric, "value": float(rng.integers(1, 6))}
+            for item in items
+            for metric in metrics
+        ]
+    )
+
+
+ITEMS = _items(4)
+DESIGNS = {
+    "four raters, disjoint items": (
+        _ratings({f"P{k}": ITEMS[3 * k : 3 * k + 3] for k in range(4)}),
+        _scores(ITEMS),
+    ),
+    "one rater": (_ratings({"P0": ITEMS}), None),
+    "every score the same": (
+        _ratings({f"P{k}": ITEMS for k in range(3)}, score=lambda *_: 3),
+        _scores(ITEMS),
+    ),
+    "each rater rates one system": (
+        _ratings({f"P{k}": [i for i in ITEMS if i.endswith(system)] for k, system in enumerate(SYSTEMS)}),
+        _scores(ITEMS, ("rouge_l",)),
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(DESIGNS))
+def report(request, tmp_path_factory):
+    ratings, scores = DESIGNS[request.param]
+    out = tmp_path_factory.mktemp("small")
+    path = report_build(
+        ratings=ratings, scores=scores, context={"source": request.param}, out_dir=out, config=CONFIG
+    )
+    return request.param, out, path
+
+
+def _unexplained_gaps(table, column):
+    """Rows with a missing estimate whose note does not say why."""
+    explained = table[column].astype(str).str.startswith("not computable")
+    numbers = table.drop(columns=column).select_dtypes("number")
+    return table[numbers.isna().any(axis=1) & ~explained]
+
+
+def test_small_design_still_gives_the_whole_report(report):
+    _, out, path = report
+    html = path.read_text(encoding="utf-8")
+    for name in ("reliability", "mixed_model", "ordinal_model", "nonparametric", "breakdown"):
+        assert (out / "tables" / f"{name}.csv").is_file()
+    assert "Rater reliability" in html and "Linear mixed model" in html
+    assert (out / "figures" / "likert_bars.png").is_file()
+
+
+def test_every_missing_model_estimate_says_why(report):
+    _, out, _ = report
+    mixed = pd.read_csv(out / "tables" / "mixed_model.csv", keep_default_na=True)
+    estimates = mixed[mixed["kind"] != "variance"].drop(columns="p")
+    assert _unexplained_gaps(estimates, "note").empty
+    ordinal = pd.read_csv(out / "tables" / "ordinal_model.csv")
+    assert _unexplained_gaps(ordinal, "note").empty
+    tests = pd.read_csv(out / "tables" / "nonparametric.csv").drop(columns="p_holm")
+    assert _unexplained_gaps(tests, "note").empty
+
+
+def test_every_missing_reliability_value_says_why_in_the_basis(report):
+    _, out, _ = report
+    values = pd.read_csv(out / "tables" / "reliability.csv")
+    design = pd.read_csv(out / "tables" / "reliability_design.csv")
+    missing = values["value"].isna()
+    assert design.loc[missing, "basis"].str.startswith("not computable").all()
+
+
+def test_disjoint_raters_give_no_alpha_and_the_report_says_so(report):
+    name, out, path = report
+    if name != "four raters, disjoint items":
+        pytest.skip("design-specific")
+    design = pd.read_csv(out / "tables" / "reliability_design.csv")
+    alpha = design[design["statistic"] == "alpha_ordinal"]
+    assert alpha["basis"].str.contains("no item was rated by two or more raters").all()
+    assert "Not computable from these data" in path.read_text(encoding="utf-8")
+
+
+def test_constant_scores_make_alpha_and_the_models_not_computable(report):
+    name, out, _ = report
+    if name != "every score the same":
+        pytest.skip("design-specific")
+    design = pd.read_csv(out / "tables" / "reliability_design.csv")
+    assert design.loc[design["statistic"] == "alpha_interval", "basis"].str.contains("is 3").all()
+    mixed = pd.read_csv(out / "tables" / "mixed_model.csv")
+    assert mixed["note"].str.contains("every rating of this dimension is 3").all()
+    correlation = pd.read_csv(out / "tables" / "correlation_details.csv")
+    assert correlation["note"].str.startswith("not computable").all()
+    items = correlation[correlation["level"] == "item"]
+    assert items["note"].str.contains("human mean score is the same").all()
+
+
+def test_missing_parts_are_listed_in_config_json(report):
+    name, out, _ = report
+    provenance = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    unavailable = provenance["summary"]["not_computable"]
+    assert "correctness_effect" in unavailable
+    if name == "one rater":
+        assert unavailable["correlation"].startswith("not computable: no metric scores")
+    if name == "each rater rates one system":
+        assert "judge_agreement" in unavailable
+
+
+def test_raters_confounded_with_systems_make_the_ordinal_contrasts_not_computable():
+    ratings = DESIGNS["each rater rates one system"][0]
+    table = ordinal_model(ratings, reference="baseline")
+    assert table["log_odds"].isna().all()
+    assert table["note"].str.contains("cannot be separated from the raters").all()
+
+
+def test_williams_test_on_identically_ranking_metrics_is_not_computable_not_a_warning():
+    assert williams_problem(0.4, 0.4, 1.0, 12).startswith("not computable: the two metrics rank")
+    with pytest.raises(ValueError, match="rank the items identically"):
+        williams_test(0.4, 0.4, 1.0, 12)
