@@ -357,7 +357,9 @@ def paired_permutation_test(human, metric_a, metric_b, *, method="spearman", n_p
     Both metrics are first turned into ranks (so their scales do not matter); under H0 the
     two metrics are exchangeable per item, so each permutation swaps the two metrics' ranks of
     a random subset of items. The p-value counts permuted differences at least as large in
-    magnitude as the observed one (with the +1 correction of Phipson & Smyth 2010).
+    magnitude as the observed one (with the +1 correction of Phipson & Smyth 2010); a
+    permutation that leaves a metric constant (possible with tied values) has no correlation
+    and is left out of the count.
 
     Returns
     -------
@@ -386,14 +388,20 @@ def paired_permutation_test(human, metric_a, metric_b, *, method="spearman", n_p
     if method == "spearman":
         first, second = stats.rankdata(first, axis=1), stats.rankdata(second, axis=1)
     differences = _row_correlation(target, first) - _row_correlation(target, second)
-    extreme = (np.abs(differences) >= abs(observed) - 1e-12).sum()
-    return float(observed), float((extreme + 1) / (n_permutations + 1))
+    # a swap can leave a metric with one tied rank for every item: its correlation is undefined
+    # and that permutation is left out of the null distribution
+    defined = differences[np.isfinite(differences)]
+    extreme = (np.abs(defined) >= abs(observed) - 1e-12).sum()
+    return float(observed), float((extreme + 1) / (len(defined) + 1))
 
 
 def _row_correlation(target, rows):
+    """Pearson correlation of ``target`` with each row; NaN for a constant row (no warning)."""
     centred = rows - rows.mean(axis=1, keepdims=True)
     t = target - target.mean()
-    return centred @ t / np.sqrt((centred**2).sum(axis=1) * (t**2).sum())
+    norms = np.sqrt((centred**2).sum(axis=1) * (t**2).sum())
+    safe = np.where(norms > 0, norms, 1.0)
+    return np.where(norms > 0, centred @ t / safe, np.nan)
 
 
 def correlation_table(

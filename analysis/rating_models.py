@@ -74,6 +74,8 @@ def crossed_lmm(y, X, groups, *, names=None):
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     n, p = X.shape
+    if n <= p:
+        raise ValueError(f"a REML fit needs more observations than fixed effects, got {n} for {p}")
     names = list(names or [f"group{index}" for index in range(len(groups))])
     blocks, sizes = [], []
     for codes in groups:
@@ -522,20 +524,24 @@ def ordinal_model(
             continue
         endog = pd.Series(pd.Categorical(counts[score], categories=present, ordered=True))
         model = model_class(endog, exog, counts["freq"].to_numpy(), distr="logit")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = model.fit(method="newton", disp=False, maxiter=100)
-        params = np.asarray(result.params)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = model.fit(method="newton", disp=False, maxiter=100)
+            params = np.asarray(result.params)
+            variances = np.diag(np.linalg.inv(-model.hessian(params)))
+        except np.linalg.LinAlgError:  # in a Newton step or at the estimate
+            reason = (
+                "not computable: the likelihood's curvature matrix is singular "
+                f"(an effect is not identified by these ratings; {_SEPARATION})"
+            )
+            frames.append(_ordinal_rows(name, contrasts, ref, len(group), reason))
+            continue
         converged = bool(result.mle_retvals.get("converged", False))
         if not converged:
-            messages = sorted({str(w.message).splitlines()[0] for w in caught})
-            note = "; ".join(filter(None, [note, "the fit did not converge", *messages]))
-        try:
-            variances = np.diag(np.linalg.inv(-model.hessian(params)))
-        except np.linalg.LinAlgError:
+            messages = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
             reason = (
-                "not computable: the likelihood's curvature matrix is singular at the estimate "
-                "(some system or rater effect is not identified by these ratings)"
+                f"not computable: the fit did not converge in 100 Newton steps ({messages}; {_SEPARATION})"
             )
             frames.append(_ordinal_rows(name, contrasts, ref, len(group), reason))
             continue
@@ -548,8 +554,7 @@ def ordinal_model(
             if not (np.isfinite(variance) and variance > 0):
                 reason = (
                     f"not computable: the likelihood has no maximum for {label} against {ref} "
-                    "(its variance estimate is not positive; usually separation: one system's ratings "
-                    "all lie above or below the other's)"
+                    f"(its variance estimate is not positive; {_SEPARATION})"
                 )
                 rows.append(_ordinal_rows(name, [label], ref, len(group), reason).iloc[0].to_dict())
                 continue
@@ -586,6 +591,10 @@ ORDINAL_COLUMNS = [
     "converged",
     "note",
 ]
+_SEPARATION = (
+    "usually separation: one system's ratings all lie at or above the other's, so the log odds "
+    "would be infinite"
+)
 _SEPARATED = (
     "every rating they gave was the lowest or the highest score used, so with raters as fixed "
     "effects their leniency is infinite and they say nothing about the systems"
@@ -613,7 +622,16 @@ def _ordinal_design_problem(group, counts, exog, system, score, ref, contrasts, 
             f"not computable: every rating of this dimension is {present[0]}; "
             "a proportional-odds model needs at least two different scores"
         )
-    if np.linalg.matrix_rank(exog.to_numpy()) < exog.shape[1]:
+    unrated = sorted({ref, *contrasts} - set(group[system]))
+    if unrated:
+        return (
+            "not computable: after leaving out the raters whose every rating is an extreme score, "
+            f"no rating of {', '.join(unrated)} is left"
+        )
+    with_thresholds = np.column_stack(
+        [np.ones(len(exog)), exog.to_numpy()]
+    )  # the cut-points act as a constant
+    if np.linalg.matrix_rank(with_thresholds) < with_thresholds.shape[1]:
         return (
             "not computable: the systems cannot be separated from the raters' leniency "
             "(too few raters rated more than one system)"
@@ -657,9 +675,10 @@ def correctness_effect(
     Returns
     -------
     pandas.DataFrame
-        ``dimension, term, model, estimate, se, ci_low, ci_high, p, spearman_item_mean, n``;
+        ``dimension, term, model, estimate, se, ci_low, ci_high, p, spearman_item_mean, n, note``;
         ``model`` is ``joint`` or, when the predictors are collinear in the data, ``separate``
-        (one model per predictor).
+        (one model per predictor); ``note`` says why a missing estimate is not computable
+        (a predictor constant over the items, constant scores, too few ratings).
 
     Examples
     --------
@@ -683,45 +702,81 @@ def correctness_effect(
         values = group[predictors].to_numpy(dtype=float)
         y = group[score].to_numpy(dtype=float)
         codes = [_codes(group[rater])[0], _codes(group[item])[0]]
-        joint = np.column_stack([np.ones(len(group)), values])
-        if np.linalg.matrix_rank(joint) == joint.shape[1]:
-            fit = crossed_lmm(y, joint, codes)
-            fits = {term: (fit, index) for index, term in enumerate(predictors, start=1)}
-            model = "joint"
-        else:
-            # the predictors are collinear in this data (e.g. every wrong direction has the same
-            # dB error): each gets its own model rather than an arbitrary split of one effect
-            fits = {
-                term: (crossed_lmm(y, np.column_stack([np.ones(len(group)), values[:, index]]), codes), 1)
-                for index, term in enumerate(predictors)
-                if np.ptp(values[:, index]) > 0
-            }
-            model = "separate (predictors collinear)"
         item_means = group.groupby(item).agg(mean=(score, "mean"), **{p: (p, "first") for p in predictors})
+        varying = [term for index, term in enumerate(predictors) if np.ptp(values[:, index]) > 0]
+        joint = np.column_stack([np.ones(len(group)), values])
+        reason = _mixed_design_problem(y, joint.shape[1])
+        fits, model = {}, ""
+        if not reason:
+            try:
+                if np.linalg.matrix_rank(joint) == joint.shape[1]:
+                    fit = crossed_lmm(y, joint, codes)
+                    fits = {term: (fit, index) for index, term in enumerate(predictors, start=1)}
+                    model = "joint"
+                else:
+                    # the predictors are collinear in this data (e.g. every wrong direction has the same
+                    # dB error): each gets its own model rather than an arbitrary split of one effect
+                    fits = {
+                        term: (crossed_lmm(y, np.column_stack([np.ones(len(group)), group[term]]), codes), 1)
+                        for term in varying
+                    }
+                    model = "separate (predictors collinear)"
+            except np.linalg.LinAlgError as error:
+                reason = f"not computable: the model's matrices are singular for these ratings ({error})"
         rows = []
-        for term, (fit, index) in fits.items():
-            estimate, se = fit["beta"][index], float(np.sqrt(fit["cov_beta"][index, index]))
-            rho = (
-                stats.spearmanr(item_means[term], item_means["mean"]).statistic
-                if item_means[term].nunique() > 1
-                else np.nan
-            )
-            rows.append(
-                {
-                    "dimension": name,
-                    "term": term,
-                    "model": model,
-                    "estimate": float(estimate),
-                    "se": se,
-                    "ci_low": float(estimate - CI_Z * se),
-                    "ci_high": float(estimate + CI_Z * se),
-                    "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
-                    "spearman_item_mean": float(rho),
-                    "n": len(group),
-                }
-            )
-        frames.append(pd.DataFrame(rows))
-    return pd.concat(frames, ignore_index=True)
+        for term in predictors:
+            row = {"dimension": name, "term": term, "model": model, "n": len(group), "note": ""}
+            if term not in varying:
+                row["note"] = (
+                    f"not computable: every item has the same {term}, so its effect cannot be estimated"
+                )
+            elif reason:
+                row["note"] = reason
+            else:
+                fit, index = fits[term]
+                row.update(_effect_estimate(fit, index))
+            if item_means[term].nunique() > 1 and item_means["mean"].nunique() > 1:
+                row["spearman_item_mean"] = float(
+                    stats.spearmanr(item_means[term], item_means["mean"]).statistic
+                )
+            rows.append(row)
+        frames.append(pd.DataFrame(rows, columns=EFFECT_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[EFFECT_COLUMNS]
+
+
+EFFECT_COLUMNS = [
+    "dimension",
+    "term",
+    "model",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p",
+    "spearman_item_mean",
+    "n",
+    "note",
+]
+
+
+def _effect_estimate(fit, index):
+    from scipy import stats
+
+    estimate, variance = float(fit["beta"][index]), float(fit["cov_beta"][index, index])
+    if not (np.isfinite(variance) and variance > 0):
+        return {
+            "estimate": estimate,
+            "note": "not computable: the standard error is undefined (the estimate's variance is not positive)",
+        }
+    se = float(np.sqrt(variance))
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - CI_Z * se,
+        "ci_high": estimate + CI_Z * se,
+        "p": float(2 * stats.norm.sf(abs(estimate / se))),
+        "note": "" if fit["converged"] else "the REML optimiser did not converge: read with care",
+    }
 
 
 def _require_complete(frame, columns):

@@ -153,6 +153,14 @@ def icc(ratings, *, rater="participant", item="item", score="score", complete="r
         for name in PINGOUIN_LABELS:
             rows.append(_row(name, np.nan, np.nan, np.nan, block, reason))
         return pd.DataFrame(rows)
+    if block.size < PINGOUIN_MIN_RATINGS:
+        reason = (
+            f"not computable: the {basis} holds {block.size} ratings; pingouin's ICC needs at least "
+            f"{PINGOUIN_MIN_RATINGS}"
+        )
+        for name in PINGOUIN_LABELS:
+            rows.append(_row(name, np.nan, np.nan, np.nan, block, reason))
+        return pd.DataFrame(rows)
     long = block.stack().rename("score").reset_index()
     # a zero mean square makes an ICC ratio 0/0; pingouin then returns NaN, which is reported below
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -182,6 +190,10 @@ def _icc_reason(block, basis):
     else:
         why = f"a variance component of the {basis} is zero"
     return f"not computable: {why}"
+
+
+PINGOUIN_MIN_RATINGS = 5
+"""``pingouin.intraclass_corr`` asserts at least this many ratings (a 2 × 2 block has 4)."""
 
 
 def krippendorff_alpha(matrix, *, level="ordinal"):

@@ -33,6 +33,7 @@ OBJECTIVE_FROM_SCORES = {
 }
 """Objective-error column -> the task metric of a scores file that holds it (analysis.metrics.task)."""
 FACTORS = ("genre", "flaw_count", "anchor")
+RATING_COLUMNS = ("participant", "item", "scenario", "system", "dimension", "score")
 FEEDBACK_COLUMNS = ("participant", "item", "question", "text")
 
 
@@ -268,8 +269,42 @@ def inputs_from_study(slug, *, include_simulated=False):
 # ---------------------------------------------------------------- tables
 
 
+def check_ratings(ratings):
+    """Raise :class:`ReportInputError` for ratings no analysis should run on (bad input, not small data).
+
+    Missing contract columns, missing or non-integer scores, a score outside 1–5 and an unknown
+    dimension are errors; a small or unbalanced design is not (its statistics say "not computable").
+    """
+    missing = [column for column in RATING_COLUMNS if column not in ratings.columns]
+    if missing:
+        raise ReportInputError(
+            f"the ratings lack the columns {missing}; the ratings contract has {list(RATING_COLUMNS)}"
+        )
+    if ratings.empty:
+        raise ReportInputError("the ratings are empty: nothing to analyse")
+    import pandas as pd
+
+    scores = pd.to_numeric(ratings["score"], errors="coerce")
+    whole = scores.notna() & (scores == scores.round())
+    if not whole.all():
+        row = scores.index[~whole][0]
+        raise ReportInputError(
+            f"score {ratings['score'].loc[row]!r} in row {row} is not an integer from 1 to 5 (missing or not a number)"
+        )
+    outside = ~scores.between(1, 5)
+    if outside.any():
+        raise ReportInputError(
+            f"{int(outside.sum())} scores lie outside 1–5 (e.g. {scores[outside].iloc[0]} in row "
+            f"{scores.index[outside][0]}); a rating is an integer from 1 to 5"
+        )
+    unknown = sorted(set(ratings["dimension"]) - set(DIMENSIONS))
+    if unknown:
+        raise ReportInputError(f"unknown dimensions {unknown}; the study's dimensions are {list(DIMENSIONS)}")
+
+
 def prepare_ratings(ratings, scores, context, config):
     """Filter participants as configured and join item metadata and objective error; return (frame, notes)."""
+    check_ratings(ratings)
     frame = ratings.copy()
     notes = {"ratings_in": len(frame)}
     if "simulated" in frame.columns and not config.include_simulated:

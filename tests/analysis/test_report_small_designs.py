@@ -6,11 +6,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from django.core.management import call_command
 
 from analysis.correlation import williams_problem, williams_test
 from analysis.rating_models import ordinal_model
-from analysis.report import ReportConfig, report_build
+from analysis.report import ReportConfig, ReportInputError, report_build
 from modelgen.contracts import DIMENSIONS
+from tests.factories import study_with_items
 
 SYSTEMS = ("baseline", "finetuned", "sham")
 CONFIG = ReportConfig(figure_formats=("png",), n_permutations=100)
@@ -162,3 +164,57 @@ def test_williams_test_on_identically_ranking_metrics_is_not_computable_not_a_wa
     assert williams_problem(0.4, 0.4, 1.0, 12).startswith("not computable: the two metrics rank")
     with pytest.raises(ValueError, match="rank the items identically"):
         williams_test(0.4, 0.4, 1.0, 12)
+
+
+def test_one_rater_whose_ratings_separate_the_systems_gets_a_reason_not_a_singular_matrix():
+    # one rater, two items per system: some dimensions separate baseline from finetuned completely
+    items = ["sc0:finetuned", "sc2:finetuned", "sc0:baseline", "sc2:baseline"]
+    scores = {
+        "conventions": [4, 5, 3, 2],  # complete separation: singular curvature
+        "musicality": [3, 4, 3, 2],  # quasi-separation: no convergence
+        "actionability": [3, 5, 4, 1],  # overlapping: estimable
+    }
+    ratings = _ratings(
+        {"P0": items}, score=lambda _, item, dimension: scores.get(dimension, [3, 4, 2, 3])[items.index(item)]
+    )
+    table = ordinal_model(ratings, reference="baseline").set_index("dimension")
+    assert table.at["conventions", "note"].startswith(
+        "not computable: the likelihood's curvature matrix is singular"
+    )
+    assert table.at["musicality", "note"].startswith("not computable: the fit did not converge")
+    assert np.isnan(table.at["musicality", "log_odds"])
+    assert np.isfinite(table.at["actionability", "se"]) and table.at["actionability", "note"] == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda frame: frame.assign(score=frame["score"].where(frame.index != 3, 7)), "outside 1–5"),
+        (
+            lambda frame: frame.assign(dimension=frame["dimension"].where(frame.index != 0, "loudness")),
+            "unknown dimensions",
+        ),
+        (lambda frame: frame.drop(columns="system"), "lack the columns"),
+        (
+            lambda frame: frame.assign(score=frame["score"].astype(object).where(frame.index != 2, "x")),
+            "not an integer",
+        ),
+    ],
+)
+def test_bad_ratings_still_raise_a_clear_error(change, message, tmp_path):
+    ratings = change(DESIGNS["one rater"][0])
+    with pytest.raises(ReportInputError, match=message):
+        report_build(ratings=ratings, out_dir=tmp_path / "r", config=CONFIG)
+    assert not (tmp_path / "r" / "report.html").exists()
+
+
+@pytest.mark.django_db
+def test_the_command_builds_a_report_for_a_pilot_of_four_simulated_participants(tmp_path):
+    study = study_with_items(scenarios=2, trials_per_participant=3)
+    call_command("simulate_ratings", study=study.slug, participants=4, seed=1)
+    out = tmp_path / "pilot"
+    call_command("analysis_report", study=study.slug, out=str(out), include_simulated=True, no_svg=True)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "4 simulated participants were included" in html
+    ordinal = pd.read_csv(out / "tables" / "ordinal_model.csv")
+    assert _unexplained_gaps(ordinal, "note").empty
