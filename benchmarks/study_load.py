@@ -1,24 +1,28 @@
 """Load test of the participant API on gunicorn and PostgreSQL, against a trivial view.
 
-Starts gunicorn (2 sync workers, production settings) on 127.0.0.1 against the PostgreSQL in
+Starts gunicorn (2 workers, production settings) on 127.0.0.1 against the PostgreSQL in
 ``DATABASE_URL`` (use ``.ci/with-postgres``, which starts a throwaway one), imports a study
 through ``import_study``'s function with real audio, starts simulated participants through the
 services, and measures ``unloaded`` latency first (one client, one request at a time, 3 s on the
-trivial view and 3 s on the participant API), then each phase for ``--seconds``:
+trivial view and 3 s on the participant hot path), then each phase for ``--seconds``:
 
 1. ``ping``: ``--participants`` concurrent clients in a closed loop on a trivial Django view;
-2. ``capacity``: the same number of simulated participants in a closed loop, each loading its
-   next trial's state (GET) and submitting five ratings (POST), no pause;
+2. ``capacity``: the same number of simulated participants in a closed loop doing what the
+   trial page does for each trial, with no pause: load the trial page's HTML, its state (GET),
+   post one batch of ``--events`` playback events, and submit five ratings (POST);
 3. ``paced``: the same participants pausing ``--think`` seconds (± 50 %, at random) between
-   requests — a real listener spends 20 s or more per trial, so this is about ten times busier —
-   where latency is mostly service time, not queueing.
+   trials' requests — a real listener spends 20 s or more per trial, so this is about ten times
+   busier — where latency is mostly service time, not queueing.
 
-It prints p50/p95 latencies, throughputs and the capacity/ping ratio, the trial page's weight
+``ping`` and ``capacity`` run interleaved in ``--rounds`` rounds (each ``--seconds / --rounds``
+long), so that a change in the machine's other load during the run hits both alike; the
+ratio is their summed throughputs'. It prints the load average before and after, p50/p95
+latencies per request kind, throughputs and the capacity/ping ratio, the trial page's weight
 (HTML, scripts, styles, and the stems of one trial), and then counts in the database that every
 acknowledged submission has exactly five ratings (none lost, none duplicated).
 
 Run: ``.ci/with-postgres .venv/bin/python benchmarks/study_load.py [--participants 50]
-[--seconds 20] [--think 2] [--threads 1]``
+[--seconds 30] [--rounds 3] [--think 2] [--threads 1] [--events 20]``
 """
 
 import argparse
@@ -230,22 +234,44 @@ def run_ping(base, clients, seconds, recorder):
     _threads(loop, [()] * clients)
 
 
-def run_participants(base, sessions, seconds, recorder, *, think):
+def _answered(recorder, kind, response, expected):
+    if response is None or response.status_code != expected:
+        recorder.errors.append(f"{kind} {getattr(response, 'status_code', 'no answer')}")
+        return False
+    return True
+
+
+def run_participants(base, sessions, seconds, recorder, *, think, events):
     deadline = time.perf_counter() + seconds
     ratings = dict.fromkeys(("effectiveness", "musicality", "conventions", "actionability", "helpfulness"), 3)
+    batch = {
+        "events": [
+            {"kind": "play", "state": "as_given", "audio_time": 0.1 * n, "client_time": 1000.0 + n}
+            for n in range(events)
+        ]
+    }
 
     def loop(session):
         http = client(session["session"])
         pause = random.Random(session["code"])
         time.sleep(pause.uniform(0, think))
         trial = session.get("next", session["first"])
+        page = f"{base}/study/p/{session['code']}/trial/"
         while trial is not None and time.perf_counter() < deadline:
+            response = timed(recorder, "page", lambda: http.get(page, timeout=30, allow_redirects=False))
+            if not _answered(recorder, "page", response, 200):
+                return
             url = f"{base}/api/participants/{session['code']}/trials/{trial}/"
             response = timed(recorder, "state", lambda url=url: http.get(url, timeout=30))
-            if response is None or response.status_code != 200:
-                recorder.errors.append(f"state {getattr(response, 'status_code', 'no answer')}")
+            if not _answered(recorder, "state", response, 200):
                 return
             state = response.json()
+            if events:
+                response = timed(
+                    recorder, "events", lambda url=url: http.post(f"{url}events/", json=batch, timeout=30)
+                )
+                if not _answered(recorder, "events", response, 201):
+                    return
             time.sleep(pause.uniform(0.5, 1.5) * think)
             score = state["instructed_response"]
             body = {
@@ -258,8 +284,7 @@ def run_participants(base, sessions, seconds, recorder, *, think):
                 "submit",
                 lambda url=url, body=body: http.post(f"{url}submit/", json=body, timeout=30),
             )
-            if response is None or response.status_code != 200:
-                recorder.errors.append(f"submit {getattr(response, 'status_code', 'no answer')}")
+            if not _answered(recorder, "submit", response, 200):
                 return
             with recorder.lock:
                 recorder.acknowledged.add(trial)
@@ -358,7 +383,11 @@ def summary(name, recorder, seconds, *, rate=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=50, help="concurrent simulated participants")
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="ping and capacity alternate in this many rounds"
+    )
+    parser.add_argument("--events", type=int, default=20, help="playback events posted per trial (0: none)")
     parser.add_argument(
         "--think", type=float, default=2.0, help="pause between requests in the paced phase (s)"
     )
@@ -366,6 +395,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1 uses gthread workers)")
     parser.add_argument("--trials", type=int, default=100, help="rated trials per participant")
     args = parser.parse_args()
+    if args.rounds < 1 or args.seconds <= 0:
+        sys.exit("--rounds must be at least 1 and --seconds positive.")
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL must name a PostgreSQL database: run under .ci/with-postgres.")
 
@@ -425,20 +456,25 @@ def main():
             for _ in range(args.workers * 4):
                 requests.get(f"{base}/bench/ping/", timeout=30)
             print(
-                f"gunicorn: {args.workers} workers x {args.threads} threads; {args.participants} concurrent clients; {args.seconds:.0f} s per phase"
+                f"gunicorn: {args.workers} workers x {args.threads} threads; {args.participants} concurrent "
+                f"clients; {args.seconds:.0f} s per phase, ping and capacity in {args.rounds} rounds; "
+                f"{args.events} events per trial; {os.cpu_count()} CPUs, load average "
+                + " ".join(f"{load:.2f}" for load in os.getloadavg())
             )
             unloaded = Recorder()
             run_ping(base, 1, min(args.seconds, 3.0), unloaded)
-            run_participants(base, [solo], min(args.seconds, 3.0), unloaded, think=0.0)
+            run_participants(base, [solo], min(args.seconds, 3.0), unloaded, think=0.0, events=args.events)
             summary("unloaded", unloaded, min(args.seconds, 3.0), rate=False)
-            ping = Recorder()
-            run_ping(base, args.participants, args.seconds, ping)
+            ping, capacity = Recorder(), Recorder()
+            for _ in range(args.rounds):
+                run_ping(base, args.participants, args.seconds / args.rounds, ping)
+                run_participants(
+                    base, sessions, args.seconds / args.rounds, capacity, think=0.0, events=args.events
+                )
             ping_rate, _ = summary("ping", ping, args.seconds)
-            capacity = Recorder()
-            run_participants(base, sessions, args.seconds, capacity, think=0.0)
             capacity_rate, _ = summary("capacity", capacity, args.seconds)
             paced = Recorder()
-            run_participants(base, sessions, args.seconds, paced, think=args.think)
+            run_participants(base, sessions, args.seconds, paced, think=args.think, events=args.events)
             summary(f"paced {args.think:g}s", paced, args.seconds)
             weight = page_weight(base, next(s for s in sessions if s.get("next", s["first"]) is not None))
         finally:
@@ -452,6 +488,7 @@ def main():
         print(f"integrity: {json.dumps(checked)}")
         retries = unloaded.retries + ping.retries + capacity.retries + paced.retries
         print(f"errors: {len(errors)} {errors[:5]}; dropped connections retried: {retries}")
+        print("load average after: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
         if errors or checked["lost"] or checked["duplicated"]:
             sys.exit(1)
 
