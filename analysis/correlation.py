@@ -747,7 +747,8 @@ def judge_agreement(
     -------
     tuple
         ``(table, pairs)``: the agreement table ``dimension, metric, n_items, n_missing,
-        exact, within_one, qwk, bias, loa_low, loa_high`` and the per-item ``dimension,
+        exact, within_one, qwk, bias, loa_low, loa_high, note`` (``note`` says which value is
+        not computable and why) and the per-item ``dimension,
         item, judge, human`` pairs (for the Bland–Altman plot).
 
     Examples
@@ -768,12 +769,33 @@ def judge_agreement(
         missing_items = joined.loc[joined["judge"].isna(), item].nunique()
         joined = joined.dropna(subset=["judge"])
         if joined.empty:
+            rows.append(
+                {
+                    "dimension": dim,
+                    "metric": name,
+                    "n_items": 0,
+                    "n_missing": int(missing_items),
+                    "note": "not computable: the judge scored none of the rated items",
+                }
+            )
             continue
         judge = joined["judge"].round().astype(int)
+        outside = ~judge.between(1, 5)
+        if outside.any():
+            raise ValueError(
+                f"{name} has scores outside 1–5 (e.g. {joined['judge'][outside].iloc[0]} for item "
+                f"{joined[item][outside].iloc[0]!r}); a judge score is on the ratings' 1–5 scale"
+            )
         difference = (joined[score] - judge).abs()
         per_item = joined.groupby(item).agg(judge=("judge", "first"), human=(score, "mean")).reset_index()
         gap = per_item["judge"] - per_item["human"]
         spread = 1.96 * gap.std(ddof=1) if len(gap) > 1 else np.nan
+        qwk = quadratic_weighted_kappa(joined[score].astype(int), judge)
+        notes = []
+        if len(gap) < 2:
+            notes.append("limits of agreement not computable: one judged item (an SD needs two)")
+        if np.isnan(qwk):
+            notes.append("kappa not computable: every rating and judge score is the same value")
         rows.append(
             {
                 "dimension": dim,
@@ -782,10 +804,11 @@ def judge_agreement(
                 "n_missing": int(missing_items),
                 "exact": float((difference == 0).mean()),
                 "within_one": float((difference <= 1).mean()),
-                "qwk": quadratic_weighted_kappa(joined[score].astype(int), judge),
+                "qwk": qwk,
                 "bias": float(gap.mean()),
                 "loa_low": float(gap.mean() - spread),
                 "loa_high": float(gap.mean() + spread),
+                "note": "; ".join(notes),
             }
         )
         pairs.append(per_item.assign(dimension=dim)[["dimension", item, "judge", "human"]])
@@ -800,6 +823,7 @@ def judge_agreement(
         "bias",
         "loa_low",
         "loa_high",
+        "note",
     ]
     table = pd.DataFrame(rows, columns=columns)
     pair_frame = (

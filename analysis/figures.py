@@ -125,14 +125,13 @@ def correlation_heatmap(table, dimensions, metrics, ceiling=None):
                 continue
             row = rows.loc[(metric, dimension)]
             values[i, j] = row["r"]
-            axis.text(
-                j,
-                i,
-                f"{row['r']:.2f}\n[{row['ci_low']:.2f}, {row['ci_high']:.2f}]",
-                ha="center",
-                va="center",
-                fontsize=7,
-            )
+            if not np.isfinite(row["r"]):
+                label = "not\ncomputable"
+            elif not (np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"])):
+                label = f"{row['r']:.2f}\n(no CI)"
+            else:
+                label = f"{row['r']:.2f}\n[{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+            axis.text(j, i, label, ha="center", va="center", fontsize=7)
     image = axis.imshow(values, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
     labels = [f"{d}\n(ceiling {ceiling[d]:.2f})" if ceiling and d in ceiling else d for d in dimensions]
     axis.set_xticks(range(len(dimensions)), labels, fontsize=8)
@@ -172,9 +171,13 @@ def bland_altman(pairs, dimensions):
             continue
         average = (subset["judge"] + subset["human"]) / 2
         difference = subset["judge"] - subset["human"]
-        bias, spread = difference.mean(), 1.96 * difference.std(ddof=1)
+        bias = difference.mean()
         axis.scatter(average, difference, s=6, alpha=0.5)
-        for level, style in ((bias, "-"), (bias - spread, "--"), (bias + spread, "--")):
+        lines = [(bias, "-")]
+        if len(difference) > 1:  # limits of agreement need an SD: not drawn for one item
+            spread = 1.96 * difference.std(ddof=1)
+            lines += [(bias - spread, "--"), (bias + spread, "--")]
+        for level, style in lines:
             axis.axhline(level, color="black", linestyle=style, linewidth=0.8)
         axis.set_title(dimension)
         axis.set_xlabel("(judge + human) / 2")

@@ -609,11 +609,15 @@ def _build(*, ratings, scores, context, folder, config, progress):
                 "not computable: no metric has an item-level Spearman ρ with any dimension (see the "
                 "correlation table's note column)"
             )
-        if "judge_agreement" in tables:
+        if "judge_agreement" in tables and not judge_pairs.empty:
             draw(
                 "judge_bland_altman",
                 figures.bland_altman(judge_pairs, dimensions),
                 "Bland–Altman: LLM judge minus the item's mean human score.",
+            )
+        elif "judge_agreement" in tables:
+            unavailable["figure: judge_bland_altman"] = (
+                "not computable: the judge scored none of the rated items"
             )
     if {"all_directions_correct", "mean_abs_error_db"} <= set(means.columns) and means[
         "mean_abs_error_db"

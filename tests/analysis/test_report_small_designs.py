@@ -218,3 +218,10 @@ def test_the_command_builds_a_report_for_a_pilot_of_four_simulated_participants(
     assert "4 simulated participants were included" in html
     ordinal = pd.read_csv(out / "tables" / "ordinal_model.csv")
     assert _unexplained_gaps(ordinal, "note").empty
+
+
+def test_a_judge_score_outside_the_scale_is_an_error_not_a_statistic(tmp_path):
+    ratings = DESIGNS["one rater"][0]
+    scores = pd.DataFrame({"item": ITEMS[:3], "metric": "judge_musicality", "value": [3.0, 6.0, 2.0]})
+    with pytest.raises(ValueError, match="judge_musicality has scores outside 1–5"):
+        report_build(ratings=ratings, scores=scores, out_dir=tmp_path / "r", config=CONFIG)
