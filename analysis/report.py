@@ -685,7 +685,11 @@ def _build(*, ratings, scores, context, folder, config, progress):
 def methods_paragraph(summary, tables, config):
     """The methods text of the report, written from the settings and the data actually used."""
     design = tables["reliability_design"]
-    icc_basis = design.loc[design["statistic"] == "ICC(A,1)", "basis"].unique()
+    bases = design.loc[design["statistic"] == "ICC(A,1)", "basis"]
+    computable = bases[~bases.str.startswith("not computable")].unique()
+    icc_on = f"on {'; '.join(computable)}" if len(computable) else "— not computable on these data"
+    if 0 < len(computable) < bases.nunique():
+        icc_on += "; not computable for some dimensions"
     percent = round(config.ci * 100)
     text = [
         f"{summary['raters']} raters gave {summary['ratings']:,} ratings of {summary['items']} advice items "
@@ -702,7 +706,7 @@ def methods_paragraph(summary, tables, config):
         )
     text.append(
         "Reliability: ICC(A,1), ICC(A,k) and ICC(C,k) (two-way models, McGraw & Wong 1996; pingouin, F-based "
-        f"{percent} % CIs) on {'; '.join(icc_basis)}; Krippendorff's alpha (ordinal and interval) on all ratings "
+        f"{percent} % CIs) {icc_on}; Krippendorff's alpha (ordinal and interval) on all ratings "
         f"with percentile bootstrap CIs over items; Kendall's W with the tie correction; percent agreement; "
         "the human ceiling is each rater's Spearman ρ with the mean of the other raters, averaged over raters "
         "(bootstrap over raters)."
@@ -726,7 +730,10 @@ def methods_paragraph(summary, tables, config):
         f"a proportional-odds model score ~ system + rater (statsmodels OrderedModel, logit link, raters as fixed "
         f"effects: no maintained Python library fits a cumulative-link mixed model), and Friedman's test with raters "
         f"as blocks followed by Holm-corrected Wilcoxon signed-rank tests; contrasts are against "
-        f"{summary['reference_system']}."
+        f"{summary['reference_system']}. Raters whose every rating of a dimension was its lowest or highest "
+        f"score are left out of that dimension's ordinal model (their leniency is infinite with raters as fixed "
+        f"effects) and counted in its note. A statistic these data cannot give is reported as not computable, "
+        f"with the reason, rather than estimated."
     )
     if "correctness_effect" in tables:
         text.append(
@@ -752,6 +759,7 @@ def _write_html(path, *, summary, tables, images, methods, context, config):
     sections = []
     titles = {
         "reliability": "Rater reliability",
+        "reliability_design": "Reliability design: items, raters and basis of each statistic (or why it is not computable)",
         "correlation": "Metric–human correlation",
         "correlation_details": "Correlation details: missing values, ties, dropped groups, human ceiling",
         "metric_comparisons": "Metric comparisons (Williams and permutation tests)",

@@ -2,13 +2,14 @@
 says "not computable" and why, instead of failing the whole report."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from analysis.correlation import williams_problem, williams_test
+from analysis.correlation import metric_comparisons, williams_problem, williams_test
 from analysis.rating_models import ordinal_model
 from analysis.report import ReportConfig, ReportInputError, report_build
 from modelgen.contracts import DIMENSIONS
@@ -56,7 +57,12 @@ def _scores(items, metrics=("rouge_l", "judge_effectiveness")):
 
 
 ITEMS = _items(4)
+TWO_SYSTEMS = _items(2, ("baseline", "finetuned"))
 DESIGNS = {
+    "two systems, two items each, some scores missing": (
+        _ratings({f"P{k}": TWO_SYSTEMS for k in range(3)}),
+        _scores(TWO_SYSTEMS, ("rouge_l", "judge_musicality")).drop(index=[0, 5]),
+    ),
     "four raters, disjoint items": (
         _ratings({f"P{k}": ITEMS[3 * k : 3 * k + 3] for k in range(4)}),
         _scores(ITEMS),
@@ -73,14 +79,27 @@ DESIGNS = {
 }
 
 
-@pytest.fixture(scope="module", params=list(DESIGNS))
-def report(request, tmp_path_factory):
-    ratings, scores = DESIGNS[request.param]
-    out = tmp_path_factory.mktemp("small")
-    path = report_build(
-        ratings=ratings, scores=scores, context={"source": request.param}, out_dir=out, config=CONFIG
-    )
-    return request.param, out, path
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """name -> (name, folder, report path); each design is built once per module."""
+    built = {}
+
+    def build(name):
+        if name not in built:
+            ratings, scores = DESIGNS[name]
+            out = tmp_path_factory.mktemp("small")
+            path = report_build(
+                ratings=ratings, scores=scores, context={"source": name}, out_dir=out, config=CONFIG
+            )
+            built[name] = (name, out, path)
+        return built[name]
+
+    return build
+
+
+@pytest.fixture(params=list(DESIGNS))
+def report(request, reports):
+    return reports(request.param)
 
 
 def _unexplained_gaps(table, column):
@@ -118,20 +137,18 @@ def test_every_missing_reliability_value_says_why_in_the_basis(report):
     assert design.loc[missing, "basis"].str.startswith("not computable").all()
 
 
-def test_disjoint_raters_give_no_alpha_and_the_report_says_so(report):
-    name, out, path = report
-    if name != "four raters, disjoint items":
-        pytest.skip("design-specific")
+def test_disjoint_raters_give_no_alpha_and_the_report_says_so(reports):
+    _, out, path = reports("four raters, disjoint items")
     design = pd.read_csv(out / "tables" / "reliability_design.csv")
     alpha = design[design["statistic"] == "alpha_ordinal"]
     assert alpha["basis"].str.contains("no item was rated by two or more raters").all()
-    assert "Not computable from these data" in path.read_text(encoding="utf-8")
+    html = path.read_text(encoding="utf-8")
+    assert "Not computable from these data" in html
+    assert "not computable: no item was rated by two or more raters" in html
 
 
-def test_constant_scores_make_alpha_and_the_models_not_computable(report):
-    name, out, _ = report
-    if name != "every score the same":
-        pytest.skip("design-specific")
+def test_constant_scores_make_alpha_and_the_models_not_computable(reports):
+    _, out, _ = reports("every score the same")
     design = pd.read_csv(out / "tables" / "reliability_design.csv")
     assert design.loc[design["statistic"] == "alpha_interval", "basis"].str.contains("is 3").all()
     mixed = pd.read_csv(out / "tables" / "mixed_model.csv")
@@ -225,3 +242,21 @@ def test_a_judge_score_outside_the_scale_is_an_error_not_a_statistic(tmp_path):
     scores = pd.DataFrame({"item": ITEMS[:3], "metric": "judge_musicality", "value": [3.0, 6.0, 2.0]})
     with pytest.raises(ValueError, match="judge_musicality has scores outside 1–5"):
         report_build(ratings=ratings, scores=scores, out_dir=tmp_path / "r", config=CONFIG)
+
+
+def test_metrics_that_rank_items_identically_get_a_williams_note_and_no_runtime_warning():
+    means = pd.DataFrame({"item": list("abcdef"), "dimension": "musicality", "human": [1, 3, 2, 5, 4, 6.0]})
+    scores = pd.DataFrame(
+        {
+            "item": list("abcdef") * 2,
+            "metric": ["a"] * 6 + ["b"] * 6,
+            "value": [1, 2, 3, 4, 5, 6] + [10, 20, 30, 40, 50, 60],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table = metric_comparisons(means, scores, n_permutations=100)
+    row = table.iloc[0]
+    assert np.isnan(row["williams_t"]) and np.isnan(row["williams_p_holm"])
+    assert row["note"].startswith("Williams' test not computable: the two metrics rank the items identically")
+    assert row["permutation_p"] == 1.0
