@@ -381,8 +381,12 @@ def breakdown_table(ratings, factors=FACTORS):
         table["level"] = table[grouping].astype(str).agg(" | ".join, axis=1)  # on the small table
         table["factor"] = " × ".join(grouping)
         frames.append(table)
-    columns = ["dimension", "factor", "system", "level", "mean", "sd", "n_ratings", "n_items"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    columns = ["dimension", "factor", "system", "level", "mean", "sd", "n_ratings", "n_items", "note"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(frames, ignore_index=True)
+    table["note"] = np.where(table["n_ratings"] < 2, "sd not computable: one rating in this cell", "")
+    return table[columns]
 
 
 def coding_sheet(feedback, ratings):
