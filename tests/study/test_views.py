@@ -66,10 +66,13 @@ def test_starting_sets_the_session_and_lands_on_consent_storing_only_the_code_an
 
 
 def test_the_landing_page_carries_the_recruiter_parameters_into_the_start_form(client, study):
-    html = client.get(reverse("study:landing", args=[study.slug]), {"PROLIFIC_PID": "abc", "other": "zz"})
+    html = client.get(
+        reverse("study:landing", args=[study.slug]), {"PROLIFIC_PID": "abc", "other": "not-a-recruiter-id"}
+    )
     content = html.content.decode()
     assert 'name="PROLIFIC_PID" value="abc"' in content
-    assert "zz" not in content
+    assert 'name="other"' not in content
+    assert "not-a-recruiter-id" not in content
 
 
 def test_a_second_start_in_the_same_browser_resumes_instead_of_starting_again(client, study):
