@@ -47,7 +47,15 @@ def test_a_participant_completes_the_study_resuming_after_a_reload_with_stems_on
     assert len(set(started["startWhens"].values())) == 1, "every stem starts at one clock time"
 
     page.get_by_role("button", name="Advice applied").click()
-    page.wait_for_timeout(150)
+    # The switch ramps the gains over ~30 ms; wait for the ramp to end rather than a fixed time.
+    page.wait_for_function(
+        """() => {
+            const s = window.mixadvicePlayer.snapshot();
+            return s.state === "advice_applied"
+                && Object.keys(s.gains).every((k) => Math.abs(s.gains[k] - s.targetGains[k]) < 1e-3)
+                && Math.abs(s.masterGain - s.targetMaster) < 1e-3;
+        }"""
+    )
     switched = bot.snapshot(page)
     assert switched["state"] == "advice_applied"
     assert switched["sourceStarts"] == started["sourceStarts"], "switching must not restart playback"
@@ -59,7 +67,7 @@ def test_a_participant_completes_the_study_resuming_after_a_reload_with_stems_on
     assert switched["masterGain"] != pytest.approx(started["masterGain"], abs=1e-3)
 
     page.get_by_role("button", name="Mute drums").click()
-    page.wait_for_timeout(120)
+    page.wait_for_function("() => Math.abs(window.mixadvicePlayer.snapshot().gains.drums) < 1e-3")
     assert bot.snapshot(page)["gains"]["drums"] == pytest.approx(0.0, abs=1e-3)
     assert bot.snapshot(page)["sourceStarts"] == started["sourceStarts"]
 
