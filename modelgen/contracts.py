@@ -169,6 +169,11 @@ def load_manifest(path):
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
+    if not path.is_file():
+        raise ContractError(
+            path,
+            [f"file not found: {path} (pass a dataset folder holding manifest.json, or the manifest itself)"],
+        )
     return validate("manifest", _read_json(path), source=path)
 
 
