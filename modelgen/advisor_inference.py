@@ -16,7 +16,6 @@ model inputs are made; the baseline measures its levels on those clips, as in
 from the text by :mod:`modelgen.advice_parse`, as for every system of the study.
 """
 
-import json
 import time
 import zlib
 from dataclasses import dataclass
@@ -91,9 +90,8 @@ def load_norms():
             "written by the dataset build, or build the demo dataset (make demo)."
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return GenreNorms.from_dict(data.get("norms", data))
-    except (ValueError, AttributeError) as error:
+        return GenreNorms.read(path)
+    except ValueError as error:
         raise AdvisorError(f"{path} is not a genre norms file: {error}") from None
 
 

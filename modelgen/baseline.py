@@ -26,9 +26,11 @@ fallback too). A stem never measured at all has no norm: :meth:`GenreNorms.offse
 counts it in ``unjudged`` so a report can say so.
 """
 
+import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import median
 
 from modelgen.annotate import write_advice
@@ -115,6 +117,23 @@ class GenreNorms:
     def to_dict(self):
         """A JSON-ready dict (fallback counts are run statistics and are not saved)."""
         return {"min_rows": self.min_rows, "by_genre": self.by_genre, "overall": self.overall}
+
+    @classmethod
+    def read(cls, path):
+        """Load norms from the ``norms.json`` a dataset build writes (or a bare :meth:`to_dict` file).
+
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for one that holds no norms.
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not JSON: {error}") from None
+        if isinstance(data, dict) and "norms" in data:
+            if data["norms"] is None:
+                raise ValueError(f"{path} holds no norms: the training split had no usable loudness rows")
+            data = data["norms"]
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data):

@@ -170,8 +170,7 @@ def load_norms(dataset_dir):
             f"{path} not found: the baseline needs the genre norms the dataset build writes; "
             "rebuild the dataset with `python manage.py build_dataset`"
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return GenreNorms.from_dict(data.get("norms", data))
+    return GenreNorms.read(path)
 
 
 def measured_levels(dataset_dir, scenario):

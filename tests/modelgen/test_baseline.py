@@ -149,3 +149,15 @@ def test_a_stem_without_any_norm_is_left_alone_and_counted(norms):
     assert corrections["piano"] == 0.0
     assert corrections["drums"] < -6
     assert norms.unjudged["rap|vocals|piano"] == 1
+
+
+def test_norms_are_read_from_the_file_a_dataset_build_writes(norms, tmp_path):
+    path = tmp_path / "norms.json"
+    path.write_text(json.dumps({"schema_version": "1.0", "rows": 8, "norms": norms.to_dict()}))
+    assert GenreNorms.read(path).overall == norms.overall
+    path.write_text(json.dumps({"schema_version": "1.0", "rows": 0, "norms": None}))
+    with pytest.raises(ValueError, match="holds no norms"):
+        GenreNorms.read(path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="is not JSON"):
+        GenreNorms.read(path)
